@@ -1,0 +1,59 @@
+// The loaded config: validated, defaults applied, references checked, secrets resolved, frozen.
+import type { Severity } from '../types.js';
+import type { DatabaseConfig, EscalateRule, HostConfig, MaintenanceConfig, ProbeConfig } from './schema.js';
+
+export interface ProbeMeta {
+  id: string;
+  type: ProbeConfig['type'];
+  environment: string;
+  service: string;
+  severity: Severity;
+  summary: string;
+  intervalMs: number;
+  /** Cron expression; when set, `intervalMs` is only the nominal period used for spreading. */
+  schedule: string | null;
+  timeoutMs: number;
+  failureThreshold: number;
+  successThreshold: number;
+  /** Probe ids named in `depends_on`. */
+  dependsOn: string[];
+  /** Finding keys this probe implicitly depends on: `host:<name>` of its host or its database's tunnel. */
+  implicitDeps: string[];
+  enabled: boolean;
+  escalate: EscalateRule[];
+}
+
+/** A probe ready to run: its meta, its type-specific config, and its resolved secrets. */
+export interface ResolvedProbe extends ProbeMeta {
+  spec: ProbeConfig;
+  /** Header values with `value_env` / `value_file` resolved (http only). */
+  headers: Record<string, string>;
+}
+
+export interface ResolvedHost extends HostConfig {
+  name: string;
+  privateKey: string | null;
+  passphrase: string | null;
+}
+
+export interface ResolvedDatabase extends DatabaseConfig {
+  name: string;
+  url: string | null;
+}
+
+export interface Config {
+  /** Path of the file this was loaded from. */
+  file: string;
+  server: { listen: string; host: string; port: number; publicUrl: string | null; apiToken: string | null };
+  store: { path: string; retentionMs: number };
+  defaults: { intervalMs: number; timeoutMs: number; failureThreshold: number; successThreshold: number; concurrency: number };
+  environments: Record<string, { severityCap: Severity | null }>;
+  hosts: Record<string, ResolvedHost>;
+  databases: Record<string, ResolvedDatabase>;
+  maintenance: MaintenanceConfig[];
+  alerts: {
+    discord: { errors: string | null; warnings: string | null; ops: string | null };
+    betterstack: { sourceToken: string | null; endpoint: string; heartbeatUrl: string | null; heartbeatIntervalMs: number } | null;
+  };
+  probes: ResolvedProbe[];
+}

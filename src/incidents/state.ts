@@ -1,0 +1,44 @@
+// The incident engine's state, inputs and outputs: plain data, so the engine stays a pure function.
+import type { ProbeMeta } from '../config/types.js';
+import type { Finding, Incident, IncidentEvent, Severity, SubjectState, TimelineEntry } from '../types.js';
+
+export interface EngineConfig {
+  probes: ReadonlyMap<string, ProbeMeta>;
+  environments: Readonly<Record<string, { severityCap: Severity | null }>>;
+  /** An incident whose subject fails again within this long of resolving reopens (10 min). */
+  reopenWindowMs: number;
+}
+
+export interface EngineState {
+  subjects: ReadonlyMap<string, SubjectState>;
+  /** Open and acknowledged incidents, plus those resolved within the reopen window. */
+  incidents: ReadonlyMap<number, Incident>;
+  nextIncidentId: number;
+}
+
+export interface EngineChange {
+  subjects: SubjectState[];
+  incidents: Incident[];
+  timeline: Array<{ incidentId: number; entry: TimelineEntry }>;
+}
+
+export interface StepResult {
+  state: EngineState;
+  events: IncidentEvent[];
+  /** Exactly what differs from the input state, for the store to write. Empty when nothing did. */
+  changed: EngineChange;
+}
+
+export interface RunInput {
+  probe: string;
+  findings: Finding[];
+}
+
+export type Command =
+  | { type: 'ack'; incidentId: number; by: string }
+  | { type: 'resolve'; incidentId: number; by: string; note?: string }
+  | { type: 'note'; incidentId: number; by: string; text: string };
+
+export type CommandResult =
+  | ({ ok: true; incident: Incident } & StepResult)
+  | { ok: false; code: 'not_found' | 'conflict'; message: string };

@@ -1,0 +1,80 @@
+// Every Prometheus metric vigil exposes (SPEC §7), defined in one place.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  probeSuccess: Gauge<'probe' | 'type' | 'environment' | 'service'>;
+  probeDuration: Histogram<'probe' | 'type'>;
+  probeRuns: Counter<'probe' | 'type' | 'outcome'>;
+  incidentsOpen: Gauge<'environment' | 'severity'>;
+  incidentsOpened: Counter<'environment' | 'severity'>;
+  notifications: Counter<'sink' | 'channel' | 'outcome'>;
+  outboxPending: Gauge;
+  schedulerLag: Histogram;
+  buildInfo: Gauge<'version'>;
+}
+
+export function createMetrics(version: string, opts: { defaults?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaults !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const m: Metrics = {
+    registry,
+    probeSuccess: new Gauge({
+      name: 'vigil_probe_success',
+      help: 'Whether the last run of the probe passed (1) or failed (0).',
+      labelNames: ['probe', 'type', 'environment', 'service'],
+      registers,
+    }),
+    probeDuration: new Histogram({
+      name: 'vigil_probe_duration_seconds',
+      help: 'How long probe runs took.',
+      labelNames: ['probe', 'type'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    probeRuns: new Counter({
+      name: 'vigil_probe_runs_total',
+      help: 'Probe runs by outcome (success, failure, error, timeout).',
+      labelNames: ['probe', 'type', 'outcome'],
+      registers,
+    }),
+    incidentsOpen: new Gauge({
+      name: 'vigil_incidents_open',
+      help: 'Incidents currently open or acknowledged.',
+      labelNames: ['environment', 'severity'],
+      registers,
+    }),
+    incidentsOpened: new Counter({
+      name: 'vigil_incidents_opened_total',
+      help: 'Incidents opened (reopenings included).',
+      labelNames: ['environment', 'severity'],
+      registers,
+    }),
+    notifications: new Counter({
+      name: 'vigil_notifications_total',
+      help: 'Outbound notification attempts by sink, channel and outcome.',
+      labelNames: ['sink', 'channel', 'outcome'],
+      registers,
+    }),
+    outboxPending: new Gauge({
+      name: 'vigil_outbox_pending',
+      help: 'Messages stored and not yet delivered or given up.',
+      registers,
+    }),
+    schedulerLag: new Histogram({
+      name: 'vigil_scheduler_lag_seconds',
+      help: 'Delay between when a probe run was due and when it started.',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'vigil_build_info',
+      help: 'Always 1; the version label says which vigil is running.',
+      labelNames: ['version'],
+      registers,
+    }),
+  };
+  m.buildInfo.set({ version }, 1);
+  return m;
+}

@@ -1,0 +1,68 @@
+// The Store interface: everything vigil keeps across restarts, behind one small seam.
+import type { Incident, IncidentEvent, OutboundMessage, SubjectState, TimelineEntry } from '../types.js';
+
+/** What one engine step changed; written in a single transaction with the messages it caused. */
+export interface StoreChange {
+  subjects: SubjectState[];
+  incidents: Incident[];
+  /** Appended to the incidents' timelines (the incidents above already hold them in memory). */
+  timeline: Array<{ incidentId: number; entry: TimelineEntry }>;
+  /** New outbound messages, without id (the store assigns it). */
+  messages: Array<Omit<OutboundMessage, 'id'>>;
+  events: IncidentEvent[];
+}
+
+export interface UptimeSample {
+  /** Probe id. */
+  probe: string;
+  environment: string;
+  service: string;
+  ok: boolean;
+  at: number;
+}
+
+export interface UptimeRow {
+  probe: string;
+  environment: string;
+  service: string;
+  /** Start of the hour, ms since epoch. */
+  hour: number;
+  ok: number;
+  failed: number;
+}
+
+export interface IncidentQuery {
+  state?: 'open' | 'resolved';
+  limit?: number;
+}
+
+export interface Store {
+  /**
+   * Everything the engine needs to resume: subjects, incidents still open or resolved at or after
+   * `resolvedSince` (so a flapping subject reopens the same incident), the next incident id.
+   */
+  loadEngineState(resolvedSince: number): { subjects: SubjectState[]; incidents: Incident[]; nextIncidentId: number };
+  apply(change: StoreChange): OutboundMessage[];
+
+  getIncident(id: number): Incident | null;
+  listIncidents(q: IncidentQuery): Incident[];
+
+  /** Buffered in memory, written as hourly aggregates by flushUptime(). */
+  recordRun(sample: UptimeSample): void;
+  flushUptime(): void;
+  uptime(sinceMs: number): UptimeRow[];
+
+  /** Outbox: messages not yet delivered or given up, oldest first. */
+  pendingMessages(limit: number): OutboundMessage[];
+  markDelivered(id: number, at: number): void;
+  markFailed(id: number, error: string, nextAttemptAt: number): void;
+  markDead(id: number, error: string, at: number): void;
+  pendingCount(): number;
+
+  /** Deletes resolved incidents, delivered messages and uptime rows older than the retention. */
+  prune(now: number, retentionMs: number): { incidents: number; messages: number; uptime: number };
+  /** A cheap write that proves the store still writes (for /healthz and the heartbeat). */
+  ping(now: number): void;
+  sizeBytes(): number;
+  close(): void;
+}

@@ -1,0 +1,161 @@
+// The shapes that cross module boundaries: probe → findings → engine → events → outbox → sinks.
+import type { Logger } from 'pino';
+
+export const SEVERITIES = ['S1', 'S2', 'S3', 'S4'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** S1 is the worst. Returns the worse (numerically lower) of two severities. */
+export function worse(a: Severity, b: Severity): Severity {
+  return a < b ? a : b;
+}
+/** Applies an environment's cap: nothing in the environment is worse than the cap. */
+export function capSeverity(s: Severity, cap: Severity | undefined): Severity {
+  return cap && s < cap ? cap : s;
+}
+
+/**
+ * One observed fact from a probe run. `key` names the subject it is about and is unique across the
+ * fleet: the probe's main finding uses the probe id, secondary ones `<probe id>:<suffix>`
+ * (`backend-health:tls`, `prod-ps:redis`), host reachability `host:<name>`.
+ */
+export interface Finding {
+  key: string;
+  ok: boolean;
+  /** Overrides the probe's severity for this finding (per-service, slow → S4, cert expiry). */
+  severity?: Severity;
+  /** Operator's words: what happened, never a stack trace. */
+  message: string;
+  /** Redacted, human-readable detail (response excerpt, container list, query list). */
+  evidence?: string;
+  /** Numbers for metrics and escalate rules, e.g. {latency_seconds: 0.2, count: 3}. */
+  values?: Record<string, number>;
+  /** The service this finding is about when it differs from the probe's (compose_ps). */
+  service?: string;
+}
+
+export type ProbeOutcome = 'success' | 'failure' | 'error' | 'timeout';
+
+export interface ProbeContext {
+  signal: AbortSignal;
+  log: Logger;
+  now: () => number;
+}
+
+/** A probe function never throws: every failure is a finding with ok: false. */
+export type ProbeFn<C> = (cfg: C, ctx: ProbeContext) => Promise<Finding[]>;
+
+export interface ProbeRun {
+  probe: string;
+  findings: Finding[];
+  /** When the run started (ms since epoch) and how long it took. */
+  startedAt: number;
+  durationMs: number;
+  outcome: ProbeOutcome;
+}
+
+export type IncidentState = 'open' | 'acknowledged' | 'resolved';
+
+export type IncidentEventType =
+  | 'opened' // a new incident: pages
+  | 'reopened' // flapped back within the reopen window: pages like opened
+  | 'escalated' // severity rose: pages
+  | 'deescalated' // severity fell: recorded, not paged
+  | 'symptom' // a dependent failure joined the incident: recorded, not paged
+  | 'acknowledged'
+  | 'reminder'
+  | 'note'
+  | 'resolved';
+
+export interface TimelineEntry {
+  at: number;
+  event: IncidentEventType;
+  detail: string;
+  by?: string;
+}
+
+export interface Incident {
+  id: number;
+  state: IncidentState;
+  severity: Severity;
+  environment: string;
+  service: string;
+  summary: string;
+  /** Probe and finding key that opened the incident. */
+  rootProbe: string;
+  rootKey: string;
+  /** Finding keys of dependent failures that joined it. */
+  symptoms: string[];
+  openedAt: number;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  resolvedAt: number | null;
+  /** When someone must have acknowledged it (S1 30 min, S2 2 h), or null (S3/S4). */
+  respondBy: number | null;
+  lastReminderAt: number | null;
+  /** Latest failure message of the root finding. */
+  message: string;
+  timeline: TimelineEntry[];
+  evidence: Evidence[];
+}
+
+export interface Evidence {
+  at: number;
+  source: string;
+  text: string;
+}
+
+/** What the engine emits; carries everything a message needs, so sinks never look anything up. */
+export interface IncidentEvent {
+  type: IncidentEventType;
+  at: number;
+  incidentId: number;
+  severity: Severity;
+  previousSeverity?: Severity;
+  environment: string;
+  service: string;
+  probe: string;
+  findingKey: string;
+  summary: string;
+  message: string;
+  openedAt: number;
+  /** now − openedAt, in ms. */
+  durationMs: number;
+  respondBy: number | null;
+  evidence?: string;
+  by?: string;
+  detail: string;
+}
+
+/** Per finding key: the counters that decide when an incident opens or resolves. */
+export interface SubjectState {
+  key: string;
+  probe: string;
+  ok: boolean | null;
+  /** Consecutive failures / passes, saturated at the thresholds so a steady state writes nothing. */
+  failures: number;
+  successes: number;
+  severity: Severity | null;
+  /** When `ok` last changed. */
+  since: number;
+  /** Open incident this subject belongs to (as root or symptom), if any. */
+  incidentId: number | null;
+}
+
+export interface OutboundMessage {
+  id: number;
+  sink: string;
+  channel: string;
+  createdAt: number;
+  incidentId: number | null;
+  event: IncidentEventType;
+  body: unknown;
+}
+
+export type DeliveryResult =
+  | { ok: true }
+  | { ok: false; retryAfterMs?: number; permanent: boolean; error: string };
+
+export interface Sink {
+  name: string;
+  deliver(msg: OutboundMessage, signal: AbortSignal): Promise<DeliveryResult>;
+}
