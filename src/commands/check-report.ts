@@ -1,0 +1,129 @@
+// The triage report of `vigil check`: findings grouped environment → service, worst severity last.
+import type { Severity } from '../types.js';
+
+export interface CheckResult {
+  probe: string;
+  type: string;
+  environment: string;
+  service: string;
+  key: string;
+  ok: boolean;
+  /** Severity the finding would have now (no thresholds); null when it passed. */
+  severity: Severity | null;
+  message: string;
+  evidence: string | null;
+  durationMs: number;
+  skipped: boolean;
+}
+
+export interface CheckReport {
+  config: string;
+  checkedAt: string;
+  results: CheckResult[];
+  worst: Severity | null;
+  exitCode: number;
+}
+
+/** 0 all pass · 1 worst failure S3/S4 · 2 worst failure S1/S2. */
+export function exitCodeFor(worst: Severity | null): number {
+  if (worst === null) return 0;
+  return worst === 'S1' || worst === 'S2' ? 2 : 1;
+}
+
+export function worstOf(results: CheckResult[]): Severity | null {
+  let worst: Severity | null = null;
+  for (const r of results) if (!r.ok && !r.skipped && r.severity && (worst === null || r.severity < worst)) worst = r.severity;
+  return worst;
+}
+
+/** Rank for ordering: passes first, then S4 … S1, so the worst ends up last where the eye lands. */
+function rank(r: CheckResult): number {
+  if (r.skipped) return -1;
+  if (r.ok || !r.severity) return 0;
+  return 5 - Number(r.severity.slice(1));
+}
+
+function groupWorst(results: CheckResult[]): number {
+  return Math.max(...results.map(rank));
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}
+
+function sortedGroups<T extends CheckResult>(m: Map<string, T[]>): Array<[string, T[]]> {
+  return [...m.entries()].sort((a, b) => groupWorst(a[1]) - groupWorst(b[1]) || a[0].localeCompare(b[0]));
+}
+
+export interface FormatOptions {
+  color: boolean;
+}
+
+const COLORS: Record<string, string> = { S1: '31;1', S2: '31', S3: '33', S4: '36', ok: '32', dim: '2' };
+
+export function formatReport(report: CheckReport, opts: FormatOptions): string {
+  const paint = (code: string, text: string) => (opts.color ? `\u001b[${COLORS[code] ?? '0'}m${text}\u001b[0m` : text);
+  const checked = report.results.filter((r) => !r.skipped);
+  const failed = checked.filter((r) => !r.ok);
+  const lines: string[] = [];
+  lines.push(`vigil check · ${report.config} · ${report.checkedAt}`);
+  lines.push(`${checked.length} checks: ${checked.length - failed.length} passed, ${failed.length} failed`);
+  for (const [env, envResults] of sortedGroups(groupBy(report.results, (r) => r.environment))) {
+    lines.push('', env);
+    for (const [service, results] of sortedGroups(groupBy(envResults, (r) => r.service))) {
+      lines.push(`  ${service}`);
+      const ordered = [...results].sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key));
+      for (const r of ordered) {
+        const took = `${Math.round(r.durationMs)} ms`;
+        if (r.skipped) {
+          lines.push(`    ${paint('dim', `- ${r.key}  skipped: ${r.message}`)}`);
+        } else if (r.ok) {
+          lines.push(`    ${paint('ok', 'ok')} ${r.key}  ${r.message} ${paint('dim', `(${took})`)}`);
+        } else {
+          const sev = r.severity ?? 'S4';
+          lines.push(`    ${paint(sev, sev)} ${r.key}  ${r.message} ${paint('dim', `(${took})`)}`);
+          if (r.evidence) for (const e of r.evidence.split('\n').slice(0, 12)) lines.push(`         ${paint('dim', e)}`);
+        }
+      }
+    }
+  }
+  lines.push('');
+  if (report.worst === null) {
+    lines.push(paint('ok', 'All checks passed.'));
+  } else {
+    const worst = failed.filter((r) => r.severity === report.worst);
+    const first = worst[0]!;
+    const more = worst.length > 1 ? ` (and ${worst.length - 1} more at ${report.worst})` : '';
+    lines.push(`Worst: ${paint(report.worst, report.worst)} ${first.key} on ${first.environment}/${first.service}: ${first.message}${more}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function reportJson(report: CheckReport): unknown {
+  return {
+    config: report.config,
+    checked_at: report.checkedAt,
+    worst: report.worst,
+    exit_code: report.exitCode,
+    results: report.results.map((r) => ({
+      probe: r.probe,
+      type: r.type,
+      environment: r.environment,
+      service: r.service,
+      key: r.key,
+      ok: r.ok,
+      skipped: r.skipped,
+      severity: r.severity,
+      message: r.message,
+      evidence: r.evidence,
+      duration_ms: Math.round(r.durationMs),
+    })),
+  };
+}

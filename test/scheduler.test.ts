@@ -1,0 +1,145 @@
+import { pino } from 'pino';
+import t from 'tap';
+import { Scheduler, TimeoutError, spreadOffset, type RunFn } from '../src/scheduler.js';
+
+const log = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('first runs are spread over the interval by a stable hash of the id', async (t) => {
+  const offsets = Array.from({ length: 200 }, (_, i) => spreadOffset(`probe-${i}`, 10_000));
+  t.ok(offsets.every((o) => o >= 0 && o < 10_000), 'inside the period');
+  t.equal(spreadOffset('probe-7', 10_000), offsets[7], 'the same id lands at the same place');
+  const firstHalf = offsets.filter((o) => o < 5_000).length;
+  t.ok(firstHalf > 60 && firstHalf < 140, `spread, not bunched (${firstHalf}/200 in the first half)`);
+});
+
+t.test('a probe never runs twice at once; a slow run makes the next one skip', async (t) => {
+  let active = 0;
+  let maxActive = 0;
+  let runs = 0;
+  const run: RunFn = async () => {
+    active++;
+    runs++;
+    maxActive = Math.max(maxActive, active);
+    await sleep(250);
+    active--;
+  };
+  const s = new Scheduler({ concurrency: 10, run, log });
+  s.schedule([{ id: 'slow', intervalMs: 50, schedule: null, timeoutMs: 1_000 }]);
+  await sleep(700);
+  await s.stop();
+  t.equal(maxActive, 1, 'at most one run of a probe at a time');
+  t.ok(runs >= 2, `it ran repeatedly (${runs})`);
+  t.ok(s.skipped > 0, 'due times during a run were skipped');
+});
+
+t.test('the global concurrency cap holds and lag is reported', async (t) => {
+  let active = 0;
+  let maxActive = 0;
+  const lags: number[] = [];
+  const ran = new Set<string>();
+  const run: RunFn = async (id) => {
+    active++;
+    maxActive = Math.max(maxActive, active);
+    ran.add(id);
+    await sleep(40);
+    active--;
+  };
+  const s = new Scheduler({ concurrency: 3, run, log, onLag: (l) => lags.push(l) });
+  s.schedule(Array.from({ length: 12 }, (_, i) => ({ id: `p${i}`, intervalMs: 100, schedule: null, timeoutMs: 1_000 })));
+  t.notOk(s.firstRoundDone());
+  await sleep(600);
+  t.ok(s.firstRoundDone(), 'every probe ran once');
+  await s.stop();
+  t.equal(ran.size, 12);
+  t.ok(maxActive <= 3, `never more than 3 in flight (saw ${maxActive})`);
+  t.ok(lags.length >= 12 && lags.every((l) => l >= 0));
+  t.ok(Math.max(...lags) > 0.01, 'queueing behind the cap shows up as lag');
+});
+
+t.test('the timeout aborts the run through its signal', async (t) => {
+  let reason: unknown;
+  const run: RunFn = (_id, signal) =>
+    new Promise<void>((resolve) => {
+      signal.addEventListener('abort', () => {
+        reason = signal.reason;
+        resolve();
+      });
+    });
+  const s = new Scheduler({ concurrency: 1, run, log });
+  s.schedule([{ id: 'hang', intervalMs: 300, schedule: null, timeoutMs: 100 }]);
+  // The first run lands somewhere in the period; wait for it with a generous bound.
+  const started = Date.now();
+  while (!reason && Date.now() - started < 15_000) await sleep(50);
+  await s.stop();
+  t.ok(reason instanceof TimeoutError, 'aborted with a TimeoutError');
+  t.equal((reason as TimeoutError).code, 'VIGIL_ERR_TIMEOUT');
+});
+
+t.test('a run that ignores its signal is abandoned and frees its slot', async (t) => {
+  const calls: string[] = [];
+  const run: RunFn = (id) => {
+    calls.push(id);
+    return id === 'stuck' ? new Promise<void>(() => {}) : Promise.resolve();
+  };
+  const s = new Scheduler({ concurrency: 1, run, log, graceMs: 50 });
+  s.schedule([
+    { id: 'stuck', intervalMs: 300, schedule: null, timeoutMs: 50 },
+    { id: 'next', intervalMs: 300, schedule: null, timeoutMs: 50 },
+  ]);
+  const started = Date.now();
+  while (!calls.includes('next') && Date.now() - started < 10_000) await sleep(50);
+  await s.stop(100);
+  t.ok(calls.includes('stuck') && calls.includes('next'), 'the other probe still got the only slot');
+});
+
+t.test('cron schedules run through node-cron', async (t) => {
+  let runs = 0;
+  const s = new Scheduler({ concurrency: 1, run: async () => void runs++, log });
+  s.schedule([{ id: 'every-second', intervalMs: 1_000, schedule: '* * * * * *', timeoutMs: 500 }]);
+  const started = Date.now();
+  while (runs < 2 && Date.now() - started < 10_000) await sleep(50);
+  await s.stop();
+  t.ok(runs >= 2, `ran on its cron schedule (${runs} runs)`);
+  const after = runs;
+  await sleep(1_200);
+  t.equal(runs, after, 'nothing runs after stop');
+});
+
+t.test('rescheduling keeps unchanged probes and drops removed ones', async (t) => {
+  const seen: string[] = [];
+  const s = new Scheduler({ concurrency: 4, run: async (id) => void seen.push(id), log });
+  s.schedule([
+    { id: 'keep', intervalMs: 100, schedule: null, timeoutMs: 50 },
+    { id: 'drop', intervalMs: 100, schedule: null, timeoutMs: 50 },
+  ]);
+  await sleep(300);
+  s.schedule([
+    { id: 'keep', intervalMs: 100, schedule: null, timeoutMs: 50 },
+    { id: 'add', intervalMs: 100, schedule: null, timeoutMs: 50 },
+  ]);
+  t.equal(s.size, 2);
+  seen.length = 0;
+  await sleep(400);
+  await s.stop();
+  t.ok(seen.includes('keep') && seen.includes('add'));
+  t.notOk(seen.includes('drop'), 'a removed probe no longer runs');
+  t.notOk(s.healthy(), 'a stopped scheduler is not healthy');
+});
+
+t.test('stop waits for in-flight runs', async (t) => {
+  let finished = false;
+  const s = new Scheduler({
+    concurrency: 1,
+    log,
+    run: async () => {
+      await sleep(200);
+      finished = true;
+    },
+  });
+  s.schedule([{ id: 'a', intervalMs: 20, schedule: null, timeoutMs: 1_000 }]);
+  while (!s.healthy()) await sleep(5);
+  await sleep(60);
+  await s.stop();
+  t.ok(finished, 'the run in flight completed before stop resolved');
+});
