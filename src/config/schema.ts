@@ -1,5 +1,6 @@
 // The config's shape, defaults and value rules (zod); cross-references are checked in load.ts.
 import ms from 'ms';
+import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { SEVERITIES } from '../types.js';
 
@@ -26,7 +27,28 @@ export function describe(input: unknown): string {
   if (input === null) return 'null';
   if (Array.isArray(input)) return 'a list';
   if (typeof input === 'object') return 'a mapping';
-  return JSON.stringify(input);
+  const text = JSON.stringify(input) ?? String(input);
+  // A long SQL or URL in the wrong place would drown the one line an operator needs to read.
+  return text.length > 60 ? `${text.slice(0, 56)}…${text.slice(-1)}` : text;
+}
+
+/** A cron expression node-cron accepts (5 fields, or 6 with seconds), with its reason when not. */
+const cron = z.string().superRefine((text, ctx) => {
+  const result = validateDetailed(text);
+  if (!result.valid) {
+    const reason = result.errors.map((e) => e.message).join('; ');
+    ctx.addIssue({ code: 'custom', message: `expected a cron expression like "*/5 * * * *", got ${JSON.stringify(text)} (${reason})` });
+  }
+});
+
+/** Two keys of which exactly one (or, when optional, at most one) must be set. */
+function oneOf(a: string, b: string, required: boolean) {
+  return (value: Record<string, unknown>, ctx: z.core.$RefinementCtx) => {
+    const hasA = value[a] !== undefined;
+    const hasB = value[b] !== undefined;
+    if (hasA && hasB) ctx.addIssue({ code: 'custom', path: [b], message: `set only one of "${a}" and "${b}"` });
+    else if (required && !hasA && !hasB) ctx.addIssue({ code: 'custom', message: `missing required key "${a}" or "${b}"` });
+  };
 }
 
 const severity = z.enum(SEVERITIES, {
@@ -42,7 +64,9 @@ const positiveInt = z.number().int().positive();
 const ratio = z.number().gt(0).lte(1);
 
 /** A secret: read from the environment or a file, never written in the config itself. */
-const secretRef = z.strictObject({ value_env: envVar.optional(), value_file: z.string().optional() });
+const secretRef = z
+  .strictObject({ value_env: envVar.optional(), value_file: z.string().optional() })
+  .superRefine(oneOf('value_env', 'value_file', true));
 
 // ── probes ────────────────────────────────────────────────────────────────────────────────────
 const escalateRule = z
@@ -64,7 +88,7 @@ const probeCommon = {
   severity: severity.optional(),
   summary: z.string().min(1).max(200).optional(),
   interval: duration.optional(),
-  schedule: z.string().optional(),
+  schedule: cron.optional(),
   timeout: duration.optional(),
   failure_threshold: positiveInt.optional(),
   success_threshold: positiveInt.optional(),
@@ -72,6 +96,13 @@ const probeCommon = {
   enabled: z.boolean().default(true),
   escalate: z.union([escalateRule, z.array(escalateRule)]).optional(),
 };
+
+/** A probe runs on a fixed interval or on a cron schedule, never both. */
+function intervalOrSchedule(p: { interval?: number; schedule?: string }, ctx: z.core.$RefinementCtx): void {
+  if (p.interval !== undefined && p.schedule !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'set either "interval" or "schedule", not both' });
+  }
+}
 
 const statusCode = z.number().int().min(100).max(599);
 export const httpProbe = z.strictObject({
@@ -88,19 +119,24 @@ export const httpProbe = z.strictObject({
       json: z.unknown().optional(),
       max_latency: duration.optional(),
     })
-    .default({}),
+    .prefault({}),
   follow_redirects: z.number().int().min(0).max(10).default(3),
   tls_expiry: z
-    .union([z.literal(false), z.strictObject({ warn: duration.default(21 * 86_400_000), critical: duration.default(7 * 86_400_000) })])
-    .default({ warn: 21 * 86_400_000, critical: 7 * 86_400_000 }),
-});
+    .union([
+      z.literal(false),
+      z.strictObject({ warn: duration.prefault('21d'), critical: duration.prefault('7d') }).superRefine((t, ctx) => {
+        if (t.critical >= t.warn) ctx.addIssue({ code: 'custom', path: ['critical'], message: 'expected "critical" shorter than "warn"' });
+      }),
+    ])
+    .prefault({}),
+}).superRefine(intervalOrSchedule);
 
 export const composePsProbe = z.strictObject({
   ...probeCommon,
   type: z.literal('compose_ps'),
   host: z.string(),
   services: z.record(z.string(), severity),
-});
+}).superRefine(intervalOrSchedule);
 
 export const composeLogsProbe = z.strictObject({
   ...probeCommon,
@@ -118,23 +154,26 @@ export const composeLogsProbe = z.strictObject({
     },
     { error: 'expected a valid regular expression' },
   ),
-  window: duration.default(5 * 60_000),
+  window: duration.prefault('5m'),
   threshold: positiveInt.default(1),
-});
+}).superRefine(intervalOrSchedule);
 
 const dbProbe = { ...probeCommon, database: z.string() };
-export const pgReadyProbe = z.strictObject({ ...dbProbe, type: z.literal('pg_ready') });
+export const pgReadyProbe = z.strictObject({ ...dbProbe, type: z.literal('pg_ready') }).superRefine(intervalOrSchedule);
 export const pgConnectionsProbe = z.strictObject({
   ...dbProbe,
   type: z.literal('pg_connections'),
   warn: ratio.default(0.8),
   critical: ratio.default(0.95),
+}).superRefine((p, ctx) => {
+  intervalOrSchedule(p, ctx);
+  if (p.warn >= p.critical) ctx.addIssue({ code: 'custom', path: ['warn'], message: `expected "warn" (${p.warn}) below "critical" (${p.critical})` });
 });
 export const pgLongQueriesProbe = z.strictObject({
   ...dbProbe,
   type: z.literal('pg_long_queries'),
-  older_than: duration.default(60_000),
-});
+  older_than: duration.prefault('1m'),
+}).superRefine(intervalOrSchedule);
 export const pgQueryProbe = z.strictObject({
   ...dbProbe,
   type: z.literal('pg_query'),
@@ -142,6 +181,14 @@ export const pgQueryProbe = z.strictObject({
   warn: z.number().optional(),
   critical: z.number().optional(),
   direction: z.enum(['above', 'below']).default('above'),
+}).superRefine((p, ctx) => {
+  intervalOrSchedule(p, ctx);
+  if (p.warn === undefined && p.critical === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'missing required key "warn" or "critical": a pg_query needs a threshold' });
+  } else if (p.warn !== undefined && p.critical !== undefined && (p.direction === 'above' ? p.warn >= p.critical : p.warn <= p.critical)) {
+    const relation = p.direction === 'above' ? 'below' : 'above';
+    ctx.addIssue({ code: 'custom', path: ['warn'], message: `expected "warn" (${p.warn}) ${relation} "critical" (${p.critical}) for direction "${p.direction}"` });
+  }
 });
 
 export const probeSchema = z.discriminatedUnion('type', [
@@ -173,6 +220,12 @@ const hostSchema = z.strictObject({
   compose_dir: z.string().min(1),
   docker: z.string().default('docker'),
   unreachable_severity: severity.default('S2'),
+}).superRefine((h, ctx) => {
+  if (h.host_key === undefined && h.host_key_sha256 === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'missing required key "host_key" or "host_key_sha256": vigil pins every host key and never trusts one on first use' });
+  }
+  oneOf('host_key', 'host_key_sha256', false)(h, ctx);
+  oneOf('private_key_file', 'private_key_env', true)(h, ctx);
 });
 
 const databaseSchema = z.strictObject({
@@ -182,13 +235,13 @@ const databaseSchema = z.strictObject({
   via: z.string().optional(),
   service: name.default('db'),
   impact_query: z.string().optional(),
-});
+}).superRefine(oneOf('url_env', 'url_file', true));
 
 const maintenanceSchema = z
   .strictObject({
     environment: name.optional(),
     service: name.optional(),
-    cron: z.string().optional(),
+    cron: cron.optional(),
     duration: duration.optional(),
     start: z.iso.datetime({ offset: true }).optional(),
     end: z.iso.datetime({ offset: true }).optional(),
@@ -198,29 +251,34 @@ const maintenanceSchema = z
     error: 'expected either "cron" with "duration", or "start" with "end"',
   });
 
-const webhook = z.strictObject({ url_env: envVar.optional(), url_file: z.string().optional() });
+const webhook = z.strictObject({ url_env: envVar.optional(), url_file: z.string().optional() }).superRefine(oneOf('url_env', 'url_file', true));
 
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
-      listen: z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-f:]+\]:\d{1,5}$/i, { error: 'expected host:port like "127.0.0.1:9477"' }).default('127.0.0.1:9477'),
+      listen: z
+        .string()
+        .regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-f:]+\]:\d{1,5}$/i, { error: (iss) => `expected host:port like "127.0.0.1:9477", got ${describe(iss.input)}`, abort: true })
+        .refine((l) => Number(l.slice(l.lastIndexOf(':') + 1)) <= 65535, { error: 'expected a port from 0 to 65535' })
+        .default('127.0.0.1:9477'),
       public_url: z.url({ protocol: /^https?$/ }).optional(),
       api_token_env: envVar.optional(),
       api_token_file: z.string().optional(),
     })
-    .default({ listen: '127.0.0.1:9477' }),
+    .superRefine(oneOf('api_token_env', 'api_token_file', false))
+    .prefault({}),
   store: z
-    .strictObject({ path: z.string().min(1).default('data/vigil.db'), retention: duration.default(90 * 86_400_000) })
-    .default({ path: 'data/vigil.db', retention: 90 * 86_400_000 }),
+    .strictObject({ path: z.string().min(1).default('data/vigil.db'), retention: duration.prefault('90d') })
+    .prefault({}),
   defaults: z
     .strictObject({
-      interval: duration.default(30_000),
-      timeout: duration.default(10_000),
+      interval: duration.prefault('30s'),
+      timeout: duration.prefault('10s'),
       failure_threshold: positiveInt.default(2),
       success_threshold: positiveInt.default(2),
       concurrency: positiveInt.default(64),
     })
-    .default({ interval: 30_000, timeout: 10_000, failure_threshold: 2, success_threshold: 2, concurrency: 64 }),
+    .prefault({}),
   environments: z.record(name, z.strictObject({ severity_cap: severity.optional() })),
   hosts: z.record(name, hostSchema).default({}),
   databases: z.record(name, databaseSchema).default({}),
@@ -236,11 +294,12 @@ export const configSchema = z.strictObject({
           source_token_file: z.string().optional(),
           endpoint: z.url().default('https://in.logs.betterstack.com'),
           heartbeat_url_env: envVar.optional(),
-          heartbeat_interval: duration.default(60_000),
+          heartbeat_interval: duration.prefault('1m'),
         })
+        .superRefine(oneOf('source_token_env', 'source_token_file', false))
         .optional(),
     })
-    .default({}),
+    .prefault({}),
   probes: z.array(probeSchema).default([]),
 });
 

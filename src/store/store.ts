@@ -31,6 +31,13 @@ export interface UptimeRow {
   failed: number;
 }
 
+/** An outbox message with its delivery history, so the outbox can back off. */
+export interface PendingMessage extends OutboundMessage {
+  /** Failed attempts so far. */
+  attempts: number;
+  lastError: string | null;
+}
+
 export interface IncidentQuery {
   state?: 'open' | 'resolved';
   limit?: number;
@@ -47,13 +54,14 @@ export interface Store {
   getIncident(id: number): Incident | null;
   listIncidents(q: IncidentQuery): Incident[];
 
-  /** Buffered in memory, written as hourly aggregates by flushUptime(). */
+  /** Buffered in memory, written as hourly aggregates by flushUptime() (and by uptime(), prune(), close()). */
   recordRun(sample: UptimeSample): void;
   flushUptime(): void;
+  /** Flushes, then returns every probe-hour that overlaps [sinceMs, now). */
   uptime(sinceMs: number): UptimeRow[];
 
-  /** Outbox: messages not yet delivered or given up, oldest first. */
-  pendingMessages(limit: number): OutboundMessage[];
+  /** Outbox: messages due now, not yet delivered or given up, oldest first. */
+  pendingMessages(limit: number): PendingMessage[];
   markDelivered(id: number, at: number): void;
   markFailed(id: number, error: string, nextAttemptAt: number): void;
   markDead(id: number, error: string, at: number): void;

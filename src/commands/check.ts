@@ -1,0 +1,75 @@
+// `vigil check`: runs every probe once now, no thresholds, and prints the triage report.
+import type { Config, ResolvedProbe } from '../config/types.js';
+import { classify } from '../incidents/classify.js';
+import { createLogger } from '../log.js';
+import { isRunnable, runProbe } from '../probes/index.js';
+import type { ProbeRun } from '../types.js';
+import { type CheckReport, type CheckResult, exitCodeFor, formatReport, reportJson, worstOf } from './check-report.js';
+import { EXIT_CONFIG, loadOrReport } from './config.js';
+
+export interface CheckOptions {
+  json: boolean;
+  only: string[];
+}
+
+export async function checkCommand(path: string, opts: CheckOptions): Promise<number> {
+  const config = loadOrReport(path);
+  if (!config) return EXIT_CONFIG;
+  const unknown = opts.only.filter((id) => !config.probes.some((p) => p.id === id));
+  if (unknown.length > 0) {
+    process.stderr.write(`vigil check: no probe with id ${unknown.map((u) => `"${u}"`).join(', ')} in ${path}\n`);
+    return EXIT_CONFIG;
+  }
+  const tty = Boolean(process.stderr.isTTY) && !opts.json;
+  const report = await runChecks(config, opts.only, tty ? (done, total, id) => progress(done, total, id) : undefined);
+  if (tty) process.stderr.write('\r\u001b[2K');
+  process.stdout.write(opts.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatReport(report, { color: Boolean(process.stdout.isTTY) }));
+  return report.exitCode;
+}
+
+function progress(done: number, total: number, id: string): void {
+  process.stderr.write(`\r\u001b[2Kchecking ${done}/${total} · ${id}`);
+}
+
+/** Runs the chosen probes with the config's concurrency cap and per-probe timeouts. */
+export async function runChecks(
+  config: Config,
+  only: string[],
+  onProgress?: (done: number, total: number, id: string) => void,
+): Promise<CheckReport> {
+  const log = createLogger({ level: process.env.VIGIL_LOG_LEVEL ?? 'silent' });
+  const probes = config.probes.filter((p) => (only.length > 0 ? only.includes(p.id) : p.enabled));
+  const results: CheckResult[] = [];
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < probes.length) {
+      const probe = probes[next++]!;
+      results.push(...(await checkOne(config, probe, log)));
+      onProgress?.(++done, probes.length, probe.id);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(config.defaults.concurrency, probes.length) }, worker));
+  const worst = worstOf(results);
+  return { config: config.file, checkedAt: new Date().toISOString(), results, worst, exitCode: exitCodeFor(worst) };
+}
+
+async function checkOne(config: Config, probe: ResolvedProbe, log: ReturnType<typeof createLogger>): Promise<CheckResult[]> {
+  const base = { probe: probe.id, type: probe.type, environment: probe.environment, service: probe.service };
+  if (!isRunnable(probe.type)) {
+    return [{ ...base, key: probe.id, ok: true, severity: null, message: `probe type "${probe.type}" is not available in this version`, evidence: null, durationMs: 0, skipped: true }];
+  }
+  const run: ProbeRun = await runProbe(probe, AbortSignal.timeout(probe.timeoutMs), log);
+  const env = config.environments[probe.environment];
+  return run.findings.map((f) => ({
+    ...base,
+    service: f.service ?? probe.service,
+    key: f.key,
+    ok: f.ok,
+    severity: f.ok ? null : classify(probe, f, env, 0),
+    message: f.message,
+    evidence: f.ok ? null : (f.evidence ?? null),
+    durationMs: run.durationMs,
+    skipped: false,
+  }));
+}

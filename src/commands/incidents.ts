@@ -1,0 +1,45 @@
+// `vigil incidents`: lists incidents from the store (works beside a running daemon: SQLite WAL).
+import { formatDuration } from '../notify/messages.js';
+import { incidentJson } from '../server/serialize.js';
+import { openStore } from '../store/sqlite.js';
+import type { Incident } from '../types.js';
+import { EXIT_CONFIG, loadOrReport } from './config.js';
+
+export interface IncidentsOptions {
+  open: boolean;
+  json: boolean;
+}
+
+export async function incidentsCommand(path: string, opts: IncidentsOptions): Promise<number> {
+  const config = loadOrReport(path);
+  if (!config) return EXIT_CONFIG;
+  const store = openStore(config.store.path);
+  try {
+    const incidents = store.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 });
+    process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+export function formatIncidents(incidents: Incident[], now: number): string {
+  if (incidents.length === 0) return 'No incidents.\n';
+  const rows = incidents.map((i) => {
+    const ended = i.resolvedAt ?? now;
+    return [
+      `#${i.id}`,
+      i.severity,
+      i.state,
+      i.environment,
+      i.service,
+      new Date(i.openedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      formatDuration(ended - i.openedAt),
+      i.summary,
+    ];
+  });
+  const header = ['ID', 'SEV', 'STATE', 'ENVIRONMENT', 'SERVICE', 'OPENED (UTC)', 'FOR', 'SUMMARY'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ');
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}

@@ -1,0 +1,59 @@
+// `vigil run`: the daemon, with SIGTERM/SIGINT for a clean stop and SIGHUP to reload the config.
+import { ConfigError, formatProblem } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import { Daemon } from '../daemon.js';
+import { createLogger } from '../log.js';
+import { VERSION } from '../version.js';
+import { EXIT_CONFIG, loadOrReport } from './config.js';
+
+/** SPEC §4: a stop finishes within 15 s; past that vigil exits anyway rather than hang a deploy. */
+const STOP_DEADLINE_MS = 15_000;
+
+export async function runCommand(path: string): Promise<number> {
+  const config = loadOrReport(path);
+  if (!config) return EXIT_CONFIG;
+  const log = createLogger();
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ config, log, version: VERSION });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    log.fatal({ err: { code: e.code, message: e.message } }, `vigil could not start: ${e.message}`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, `${signal} received: stopping`);
+      const deadline = setTimeout(() => {
+        log.error(`stop took longer than ${STOP_DEADLINE_MS / 1000} s: exiting anyway`);
+        resolve(1);
+      }, STOP_DEADLINE_MS);
+      deadline.unref();
+      daemon.stop().then(
+        () => {
+          clearTimeout(deadline);
+          process.off('SIGHUP', reload);
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    const reload = () => {
+      try {
+        daemon.reload(loadConfig(path));
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        log.error({ problems: err.problems.map(formatProblem) }, 'config reload refused: the running config stays in force');
+      }
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    process.on('SIGHUP', reload);
+  });
+}

@@ -1,0 +1,313 @@
+// Loads a config file: YAML → schema → cross-references → secrets, every problem at once with its position, then a frozen Config.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import ms from 'ms';
+import { LineCounter, parseDocument } from 'yaml';
+import { addSchemaIssue, ConfigError, configIssueMessage, didYouMean, formatPath, isRecord, Problems, type PathSegment } from './errors.js';
+import { configSchema, parseDuration, type ProbeConfig, type RawConfig } from './schema.js';
+import type { Config, ResolvedDatabase, ResolvedHost, ResolvedProbe } from './types.js';
+import type { Severity } from '../types.js';
+
+type Env = NodeJS.ProcessEnv;
+type Secrets = ReadonlyMap<string, string>;
+
+/** Reads and loads `file`; `*_file` secrets are read relative to the file's directory. Throws ConfigError. */
+export function loadConfig(file: string, env: Env = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read the config file: ${osReason(err)}` }]);
+  }
+  return loadConfigText(text, file, env, path.dirname(path.resolve(file)));
+}
+
+/** Loads config text; `file` names it in problems, `baseDir` anchors relative `*_file` paths. Throws ConfigError. */
+export function loadConfigText(text: string, file: string, env: Env = process.env, baseDir: string = process.cwd()): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: false });
+  const problems = new Problems(file, doc, lineCounter);
+  if (doc.errors.length > 0) {
+    // The tree of a broken document is a guess; checking it would report phantoms.
+    for (const e of doc.errors) problems.addAt(e.pos[0], `YAML syntax error: ${e.message.replace(/\s+/g, ' ').trim()}`);
+    throw problems.error();
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // yaml refuses alias bombs ("billion laughs") here rather than expanding them.
+    problems.addAt(0, `YAML error: ${err instanceof Error ? err.message : String(err)}`);
+    throw problems.error();
+  }
+  if (raw === null || raw === undefined) {
+    problems.addAt(0, 'the config is empty: expected at least "environments" and "probes"');
+    throw problems.error();
+  }
+  const parsed = configSchema.safeParse(raw, { error: configIssueMessage });
+  if (!parsed.success) for (const issue of parsed.error.issues) addSchemaIssue(problems, issue, [], raw);
+  checkReferences(raw, problems);
+  const secrets = resolveSecrets(raw, env, baseDir, problems);
+  if (!parsed.success || problems.list.length > 0) throw problems.error();
+  return deepFreeze(buildConfig(parsed.data, file, secrets));
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+
+// ── cross-references (on the raw tree, so they are reported even when the schema also failed) ──
+function checkReferences(raw: unknown, problems: Problems): void {
+  const root = record(raw);
+  const environments = isRecord(root.environments) ? Object.keys(root.environments) : null;
+  const hosts = record(root.hosts);
+  const databases = record(root.databases);
+  const unknown = (what: string, name: string, known: string[]) =>
+    `unknown ${what} ${JSON.stringify(name)}${didYouMean(name, known)}${known.length === 0 ? ` (no ${what}s are declared)` : ''}`;
+  const checkEnvironment = (at: PathSegment[], value: unknown) => {
+    const name = str(value);
+    if (name !== undefined && environments !== null && !environments.includes(name)) problems.add(at, unknown('environment', name, environments));
+  };
+
+  for (const [name, host] of Object.entries(hosts)) checkEnvironment(['hosts', name, 'environment'], record(host).environment);
+  for (const [name, db] of Object.entries(databases)) {
+    checkEnvironment(['databases', name, 'environment'], record(db).environment);
+    const via = str(record(db).via);
+    if (via !== undefined && !Object.hasOwn(hosts, via)) problems.add(['databases', name, 'via'], unknown('host', via, Object.keys(hosts)));
+  }
+  (Array.isArray(root.maintenance) ? root.maintenance : []).forEach((m, i) => checkEnvironment(['maintenance', i, 'environment'], record(m).environment));
+
+  const probes = Array.isArray(root.probes) ? root.probes.map(record) : [];
+  const firstIndex = new Map<string, number>();
+  probes.forEach((p, i) => {
+    const id = str(p.id);
+    if (id === undefined) return;
+    const first = firstIndex.get(id);
+    if (first === undefined) firstIndex.set(id, i);
+    else problems.add(['probes', i, 'id'], `duplicate probe id ${JSON.stringify(id)}, first used by probes[${first}] at line ${problems.position(['probes', first]).line}`);
+  });
+  const ids = [...firstIndex.keys()];
+  const defaultInterval = parseDuration(str(record(root.defaults).interval) ?? '30s');
+
+  probes.forEach((p, i) => {
+    const hostName = str(p.host);
+    const dbName = str(p.database);
+    const host = hostName !== undefined && Object.hasOwn(hosts, hostName) ? record(hosts[hostName]) : undefined;
+    const db = dbName !== undefined && Object.hasOwn(databases, dbName) ? record(databases[dbName]) : undefined;
+    if (hostName !== undefined && !host) problems.add(['probes', i, 'host'], unknown('host', hostName, Object.keys(hosts)));
+    if (dbName !== undefined && !db) problems.add(['probes', i, 'database'], unknown('database', dbName, Object.keys(databases)));
+    if (p.environment !== undefined) checkEnvironment(['probes', i, 'environment'], p.environment);
+    else if (hostName === undefined && dbName === undefined) {
+      problems.add(['probes', i], 'missing required key "environment": a probe without a host or database must name its environment');
+    }
+    (Array.isArray(p.depends_on) ? p.depends_on : []).forEach((dep, j) => {
+      if (typeof dep === 'string' && !firstIndex.has(dep)) problems.add(['probes', i, 'depends_on', j], unknown('probe', dep, ids));
+    });
+    const timeout = parseDuration(str(p.timeout) ?? '');
+    const interval = p.schedule === undefined ? (p.interval === undefined ? defaultInterval : parseDuration(str(p.interval) ?? '')) : undefined;
+    if (timeout !== undefined && interval !== undefined && timeout > interval) {
+      problems.add(['probes', i, 'timeout'], `expected a timeout no longer than the interval (${ms(interval)}), got ${ms(timeout)}: runs would pile up`);
+    }
+  });
+  checkCycles(probes, firstIndex, problems);
+}
+
+/** Reports each dependency cycle once, at the first probe of the cycle in file order. */
+function checkCycles(probes: Record<string, unknown>[], firstIndex: ReadonlyMap<string, number>, problems: Problems): void {
+  const edges = new Map<string, string[]>();
+  for (const [id, i] of firstIndex) {
+    const deps = probes[i]?.depends_on;
+    edges.set(id, (Array.isArray(deps) ? deps : []).filter((d): d is string => typeof d === 'string' && firstIndex.has(d)));
+  }
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (id: string): void => {
+    stack.push(id);
+    for (const dep of edges.get(id) ?? []) {
+      const onStack = stack.indexOf(dep);
+      if (onStack >= 0) {
+        const cycle = stack.slice(onStack);
+        const start = cycle.reduce((best, m, k) => ((firstIndex.get(m) ?? 0) < (firstIndex.get(cycle[best] ?? '') ?? 0) ? k : best), 0);
+        const ordered = [...cycle.slice(start), ...cycle.slice(0, start)];
+        const head = ordered[0] ?? id;
+        const next = ordered[1] ?? head;
+        const text = [...ordered, head].join(' → ');
+        if (reported.has(text)) continue;
+        reported.add(text);
+        const at = firstIndex.get(head) ?? 0;
+        const deps = probes[at]?.depends_on;
+        problems.add(['probes', at, 'depends_on', Array.isArray(deps) ? deps.indexOf(next) : 0], `dependency cycle ${text}`);
+      } else if (!done.has(dep)) {
+        visit(dep);
+      }
+    }
+    stack.pop();
+    done.add(id);
+  };
+  for (const id of firstIndex.keys()) if (!done.has(id)) visit(id);
+}
+
+// ── secrets ───────────────────────────────────────────────────────────────────────────────────
+const SECRET_KEYS = new Set([
+  'api_token_env', 'api_token_file', 'private_key_env', 'private_key_file', 'passphrase_env', 'url_env', 'url_file',
+  'value_env', 'value_file', 'source_token_env', 'source_token_file', 'heartbeat_url_env',
+]);
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Resolves every `*_env` / `*_file` into a map keyed by the formatted path of its key. Messages never hold a value. */
+function resolveSecrets(raw: unknown, env: Env, baseDir: string, problems: Problems): Secrets {
+  const secrets = new Map<string, string>();
+  const walk = (value: unknown, at: PathSegment[]): void => {
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...at, i]));
+    if (!isRecord(value)) return;
+    for (const [key, v] of Object.entries(value)) {
+      const here = [...at, key];
+      if (at[0] === 'probes' && key === 'expect') continue; // expected JSON bodies, not config keys
+      if (!SECRET_KEYS.has(key) || typeof v !== 'string') {
+        walk(v, here);
+      } else if (key.endsWith('_env')) {
+        if (!ENV_NAME.test(v)) continue; // the schema reports the bad name
+        const found = env[v];
+        if (found === undefined || found === '') problems.add(here, `environment variable ${v} is ${found === undefined ? 'not set' : 'empty'}`);
+        else secrets.set(formatPath(here), found);
+      } else {
+        try {
+          const content = readFileSync(path.resolve(baseDir, v), 'utf8');
+          // A key file keeps its exact bytes; a token or URL file loses the trailing newline editors add.
+          const secret = key === 'private_key_file' ? content : content.trim();
+          if (secret.trim() === '') problems.add(here, `file ${JSON.stringify(v)} is empty`);
+          else secrets.set(formatPath(here), secret);
+        } catch (err) {
+          problems.add(here, `cannot read ${JSON.stringify(v)}: ${osReason(err)}`);
+        }
+      }
+    }
+  };
+  walk(raw, []);
+  return secrets;
+}
+
+/** "ENOENT: no such file or directory" without the path Node appends (the caller names it as written). */
+function osReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/, \w+ '.*'$/s, '');
+}
+
+// ── the Config ────────────────────────────────────────────────────────────────────────────────
+const DEFAULT_SEVERITY: Record<ProbeConfig['type'], Severity> = {
+  http: 'S2', compose_ps: 'S2', compose_logs: 'S3', pg_ready: 'S1', pg_connections: 'S3', pg_long_queries: 'S3', pg_query: 'S3',
+};
+
+function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
+  const secret = (at: PathSegment[], stem: string): string | null =>
+    secrets.get(formatPath([...at, `${stem}_env`])) ?? secrets.get(formatPath([...at, `${stem}_file`])) ?? null;
+  const split = c.server.listen.lastIndexOf(':');
+  const hosts: Record<string, ResolvedHost> = {};
+  for (const [name, h] of Object.entries(c.hosts)) {
+    hosts[name] = { ...h, name, privateKey: secret(['hosts', name], 'private_key'), passphrase: secret(['hosts', name], 'passphrase') };
+  }
+  const databases: Record<string, ResolvedDatabase> = {};
+  for (const [name, d] of Object.entries(c.databases)) databases[name] = { ...d, name, url: secret(['databases', name], 'url') };
+  const environments: Config['environments'] = {};
+  for (const [name, e] of Object.entries(c.environments)) environments[name] = { severityCap: e.severity_cap ?? null };
+  const bs = c.alerts.betterstack;
+  const webhook = (channel: string) => secret(['alerts', 'discord', channel], 'url');
+  return {
+    file,
+    server: {
+      listen: c.server.listen,
+      host: c.server.listen.slice(0, split).replace(/^\[(.*)\]$/, '$1'),
+      port: Number(c.server.listen.slice(split + 1)),
+      publicUrl: c.server.public_url ?? null,
+      apiToken: secret(['server'], 'api_token'),
+    },
+    store: { path: c.store.path, retentionMs: c.store.retention },
+    defaults: {
+      intervalMs: c.defaults.interval,
+      timeoutMs: c.defaults.timeout,
+      failureThreshold: c.defaults.failure_threshold,
+      successThreshold: c.defaults.success_threshold,
+      concurrency: c.defaults.concurrency,
+    },
+    environments,
+    hosts,
+    databases,
+    maintenance: c.maintenance,
+    alerts: {
+      discord: { errors: webhook('errors'), warnings: webhook('warnings'), ops: webhook('ops') },
+      betterstack: bs
+        ? {
+            sourceToken: secret(['alerts', 'betterstack'], 'source_token'),
+            endpoint: bs.endpoint,
+            heartbeatUrl: secret(['alerts', 'betterstack'], 'heartbeat_url'),
+            heartbeatIntervalMs: bs.heartbeat_interval,
+          }
+        : null,
+    },
+    probes: c.probes.map((p, i) => buildProbe(p, i, c, hosts, databases, secrets)),
+  };
+}
+
+function buildProbe(p: ProbeConfig, i: number, c: RawConfig, hosts: Record<string, ResolvedHost>, databases: Record<string, ResolvedDatabase>, secrets: Secrets): ResolvedProbe {
+  const host = 'host' in p ? hosts[p.host] : undefined;
+  const database = 'database' in p ? databases[p.database] : undefined;
+  const intervalMs = p.interval ?? c.defaults.interval;
+  const service = p.service ?? (p.type === 'http' ? p.id : p.type === 'compose_ps' ? p.host : (database?.service ?? 'db'));
+  const headers: Record<string, string> = {};
+  if (p.type === 'http') {
+    for (const [name, value] of Object.entries(p.headers)) {
+      const at = formatPath(['probes', i, 'headers', name]);
+      headers[name] = typeof value === 'string' ? value : (secrets.get(`${at}.value_env`) ?? secrets.get(`${at}.value_file`) ?? '');
+    }
+  }
+  return {
+    id: p.id,
+    type: p.type,
+    // checkReferences guarantees one of these exists for a config that got this far.
+    environment: p.environment ?? host?.environment ?? database?.environment ?? '',
+    service,
+    severity: p.severity ?? DEFAULT_SEVERITY[p.type],
+    summary: p.summary ?? defaultSummary(p, service),
+    intervalMs,
+    schedule: p.schedule ?? null,
+    // An inherited timeout never outlasts the probe's own interval; an explicit one is checked instead.
+    timeoutMs: p.timeout ?? Math.min(c.defaults.timeout, intervalMs),
+    failureThreshold: p.failure_threshold ?? c.defaults.failure_threshold,
+    successThreshold: p.success_threshold ?? c.defaults.success_threshold,
+    dependsOn: p.depends_on,
+    implicitDeps: host ? [`host:${host.name}`] : database?.via ? [`host:${database.via}`] : [],
+    enabled: p.enabled,
+    escalate: p.escalate === undefined ? [] : Array.isArray(p.escalate) ? p.escalate : [p.escalate],
+    spec: p,
+    headers,
+  };
+}
+
+/** The words every message about the probe uses when the config gives none: "<summary> on <environment>". */
+function defaultSummary(p: ProbeConfig, service: string): string {
+  const title = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+  switch (p.type) {
+    case 'http':
+      return `HTTP check ${p.id} failing`;
+    case 'compose_ps':
+      return `Containers down or unhealthy on ${p.host}`;
+    case 'compose_logs':
+      return `Errors in ${service} logs`;
+    case 'pg_ready':
+      return `${title(p.database)} unreachable`;
+    case 'pg_connections':
+      return `${title(p.database)} running out of connections`;
+    case 'pg_long_queries':
+      return `Long-running queries on ${p.database}`;
+    case 'pg_query':
+      return `${title(p.id)} past its threshold`;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

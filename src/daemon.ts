@@ -1,0 +1,248 @@
+// Wires the pipeline of `vigil run`: scheduler → probe → findings → engine → store + outbox → sinks,
+// with the HTTP server beside it. The only place that holds the engine's current state.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config, ResolvedProbe } from './config/types.js';
+import { command as engineCommand, initialState, step, tick } from './incidents/engine.js';
+import type { Command, CommandResult, EngineConfig, EngineState, StepResult } from './incidents/state.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { eventLogLine } from './notify/messages.js';
+import { Outbox } from './notify/outbox.js';
+import { CONSOLE_SINK, route } from './notify/route.js';
+import { consoleSink } from './notify/sinks/console.js';
+import { isRunnable, runProbe } from './probes/index.js';
+import { Scheduler } from './scheduler.js';
+import { buildApp } from './server/app.js';
+import { openStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import type { ProbeRun, Sink } from './types.js';
+
+export const REOPEN_WINDOW_MS = 10 * 60_000;
+const TICK_MS = 10_000;
+const UPTIME_FLUSH_MS = 60_000;
+const PRUNE_MS = 60 * 60_000;
+
+export interface DaemonOptions {
+  config: Config;
+  log: Logger;
+  version: string;
+  /** Listen on config.server.listen (default true); tests may use the app with inject() instead. */
+  listen?: boolean;
+  now?: () => number;
+  /** Observer of each run's scheduler lag in seconds (the benchmark reads the raw values). */
+  onLag?: (seconds: number) => void;
+}
+
+export function engineConfigOf(config: Config): EngineConfig {
+  return {
+    probes: new Map(config.probes.map((p) => [p.id, p])),
+    environments: config.environments,
+    reopenWindowMs: REOPEN_WINDOW_MS,
+  };
+}
+
+export class Daemon {
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly app: FastifyInstance;
+  readonly log: Logger;
+  #config: Config;
+  #engineCfg: EngineConfig;
+  #state: EngineState;
+  #probes = new Map<string, ResolvedProbe>();
+  readonly #scheduler: Scheduler;
+  readonly #outbox: Outbox;
+  readonly #now: () => number;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #storeHealthy = true;
+
+  private constructor(opts: DaemonOptions) {
+    this.#config = opts.config;
+    this.log = opts.log;
+    this.#now = opts.now ?? Date.now;
+    this.metrics = createMetrics(opts.version);
+    this.store = openStore(opts.config.store.path);
+    const loaded = this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
+    this.#state = initialState(loaded);
+    this.#engineCfg = engineConfigOf(opts.config);
+    this.#scheduler = new Scheduler({
+      concurrency: opts.config.defaults.concurrency,
+      log: this.log,
+      now: this.#now,
+      run: (id, signal) => this.#runOne(id, signal),
+      onLag: (s) => {
+        this.metrics.schedulerLag.observe(s);
+        opts.onLag?.(s);
+      },
+    });
+    const sinks = new Map<string, Sink>([[CONSOLE_SINK, consoleSink(this.log)]]);
+    this.#outbox = new Outbox({ store: this.store, sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: 24 * 3_600_000, pollMs: 1_000 });
+    const self = this;
+    this.app = buildApp({
+      get config() {
+        return self.#config;
+      },
+      store: this.store,
+      metrics: this.metrics,
+      log: this.log,
+      engineState: () => this.#state,
+      dispatch: (cmd) => this.dispatch(cmd),
+      health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy, ready: this.#scheduler.firstRoundDone() }),
+      now: this.#now,
+    });
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const d = new Daemon(opts);
+    if (opts.listen !== false) {
+      await d.app.listen({ host: opts.config.server.host, port: opts.config.server.port });
+    } else {
+      await d.app.ready();
+    }
+    d.#applyConfig(opts.config);
+    d.#outbox.start();
+    d.#every(TICK_MS, () => d.#tick());
+    d.#every(UPTIME_FLUSH_MS, () => d.store.flushUptime());
+    d.#every(PRUNE_MS, () => d.store.prune(d.#now(), d.#config.store.retentionMs));
+    d.#every(5_000, () => d.#pingStore());
+    const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
+    d.log.info(
+      { probes: d.#probes.size, open_incidents: open, store: opts.config.store.path, listen: opts.listen === false ? null : opts.config.server.listen },
+      `vigil watching ${d.#probes.size} probes from ${opts.config.file}`,
+    );
+    return d;
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+  get state(): EngineState {
+    return this.#state;
+  }
+
+  /** Swaps in a new, already validated config. Listen address and store path need a restart. */
+  reload(config: Config): void {
+    if (config.server.listen !== this.#config.server.listen || config.store.path !== this.#config.store.path) {
+      this.log.warn('server.listen and store.path changes take effect at the next restart');
+    }
+    this.#config = config;
+    this.#engineCfg = engineConfigOf(config);
+    this.#applyConfig(config);
+    this.log.info({ probes: this.#probes.size }, `config reloaded from ${config.file}`);
+  }
+
+  /** An operator's ack/resolve/note, applied through the engine like any other change. */
+  dispatch(cmd: Command): CommandResult {
+    const result = engineCommand(this.#state, cmd, this.#now(), this.#engineCfg);
+    if (result.ok) this.#commit(result);
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    await this.#scheduler.stop(Math.min(12_000, Math.max(...[...this.#probes.values()].map((p) => p.timeoutMs), 1_000)));
+    await this.app.close();
+    await this.#outbox.stop();
+    this.store.flushUptime();
+    this.store.close();
+    this.log.info('vigil stopped');
+  }
+
+  #applyConfig(config: Config): void {
+    const runnable = config.probes.filter((p) => p.enabled && isRunnable(p.type));
+    for (const p of config.probes) {
+      if (p.enabled && !isRunnable(p.type)) this.log.warn({ probe: p.id, type: p.type }, `probe type "${p.type}" is not available in this version: probe not scheduled`);
+    }
+    this.#probes = new Map(runnable.map((p) => [p.id, p]));
+    this.#scheduler.schedule(runnable);
+  }
+
+  async #runOne(id: string, signal: AbortSignal): Promise<void> {
+    const probe = this.#probes.get(id);
+    if (!probe) return;
+    const run = await runProbe(probe, signal, this.log, this.#now);
+    if (this.#probes.get(id) !== probe) return; // reloaded away while running
+    this.#record(probe, run);
+    this.#commit(step(this.#state, { probe: id, findings: run.findings }, this.#now(), this.#engineCfg));
+  }
+
+  #record(probe: ResolvedProbe, run: ProbeRun): void {
+    const ok = run.findings.every((f) => f.ok);
+    const labels = { probe: probe.id, type: probe.type };
+    this.metrics.probeRuns.inc({ ...labels, outcome: run.outcome });
+    this.metrics.probeDuration.observe(labels, run.durationMs / 1000);
+    this.metrics.probeSuccess.set({ ...labels, environment: probe.environment, service: probe.service }, ok ? 1 : 0);
+    this.store.recordRun({ probe: probe.id, environment: probe.environment, service: probe.service, ok, at: run.startedAt });
+    if (!ok) {
+      const failed = run.findings.filter((f) => !f.ok).map((f) => ({ key: f.key, message: f.message }));
+      this.log.debug({ probe: probe.id, outcome: run.outcome, failed }, 'probe failed');
+    }
+  }
+
+  #tick(): void {
+    this.#commit(tick(this.#state, this.#now(), this.#engineCfg));
+  }
+
+  /** Writes an engine step's changes and the messages it causes in one transaction, then logs it. */
+  #commit(result: StepResult): void {
+    const { changed, events } = result;
+    if (changed.subjects.length === 0 && changed.incidents.length === 0 && changed.timeline.length === 0 && events.length === 0) {
+      this.#state = result.state;
+      return;
+    }
+    const channels = this.#channels();
+    const at = this.#now();
+    const routed = events.map((event) => ({ event, routes: route(event, channels) }));
+    const messages = routed.flatMap(({ event, routes }) =>
+      routes.map((m) => ({ ...m, createdAt: at, incidentId: event.incidentId, event: event.type })),
+    );
+    try {
+      this.store.apply({ ...changed, messages, events });
+    } catch (err) {
+      // The state is not advanced, so the same transition is attempted again on the next run.
+      this.#storeHealthy = false;
+      this.log.error({ err }, 'store write failed: incident changes not recorded');
+      return;
+    }
+    this.#state = result.state;
+    for (const { event, routes } of routed) {
+      if (event.type === 'opened' || event.type === 'reopened') {
+        this.metrics.incidentsOpened.inc({ environment: event.environment, severity: event.severity });
+      }
+      // Every event is one structured log line (SPEC §5). When the console sink carries it, that
+      // sink's line is the one (delivered through the outbox, so it survives a crash); else log here.
+      if (!routes.some((r) => r.sink === CONSOLE_SINK)) {
+        const line = eventLogLine(event);
+        this.log[line.level]({ ...line.fields, detail: event.detail }, line.msg);
+      }
+    }
+    if (messages.length > 0) this.#outbox.kick();
+  }
+
+  #channels(): { discord: { errors: boolean; warnings: boolean; ops: boolean } } {
+    const d = this.#config.alerts.discord;
+    return { discord: { errors: d.errors !== null, warnings: d.warnings !== null, ops: d.ops !== null } };
+  }
+
+  #pingStore(): void {
+    try {
+      this.store.ping(this.#now());
+      this.#storeHealthy = true;
+    } catch (err) {
+      this.#storeHealthy = false;
+      this.log.error({ err }, 'store does not write');
+    }
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const t = setInterval(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error({ err }, 'periodic task failed');
+      }
+    }, ms);
+    t.unref();
+    this.#timers.push(t);
+  }
+}

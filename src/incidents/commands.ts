@@ -1,0 +1,47 @@
+// Operator commands on incidents (ack, resolve, note) as pure transitions with 404/409 answers.
+import { Draft } from './draft.js';
+import { resolve } from './lifecycle.js';
+import type { Command, CommandResult, EngineConfig, EngineState } from './state.js';
+import { formatDuration } from './wording.js';
+
+/**
+ * Applies an operator's command. The engine state holds only active incidents and those resolved
+ * within the reopen window, so an id it does not hold — unknown, or resolved long ago — answers
+ * not_found, a note on an old incident included. A caller that wants to annotate history must go to
+ * the store itself; the engine never reads it.
+ */
+export function command(state: EngineState, cmd: Command, now: number, cfg: EngineConfig): CommandResult {
+  const incident = state.incidents.get(cmd.incidentId);
+  if (!incident) {
+    return { ok: false, code: 'not_found', message: `incident ${cmd.incidentId} is not open or recently resolved` };
+  }
+  const d = new Draft(state, now);
+  const since = formatDuration(now - incident.openedAt);
+
+  switch (cmd.type) {
+    case 'ack': {
+      if (incident.state !== 'open') {
+        return { ok: false, code: 'conflict', message: `incident ${incident.id} is already ${incident.state}` };
+      }
+      d.patchIncident(incident.id, { state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: cmd.by });
+      d.announce(incident.id, 'acknowledged', { detail: `Acknowledged by ${cmd.by} after ${since}`, by: cmd.by });
+      break;
+    }
+    case 'resolve': {
+      if (incident.state === 'resolved') {
+        return { ok: false, code: 'conflict', message: `incident ${incident.id} is already resolved` };
+      }
+      if (cmd.note !== undefined && cmd.note.trim() !== '') {
+        d.announce(incident.id, 'note', { detail: cmd.note, by: cmd.by });
+      }
+      resolve(d, d.incident(incident.id)!, cfg, { detail: `Resolved by ${cmd.by} after ${since}`, by: cmd.by });
+      break;
+    }
+    case 'note': {
+      d.announce(incident.id, 'note', { detail: cmd.text, by: cmd.by });
+      break;
+    }
+  }
+  const result = d.result();
+  return { ok: true, incident: result.state.incidents.get(incident.id)!, ...result };
+}

@@ -1,0 +1,165 @@
+// A copy-on-write working copy of the engine state for one step: records changes, events and timeline.
+import type { Incident, IncidentEvent, IncidentEventType, Severity, SubjectState, TimelineEntry } from '../types.js';
+import type { EngineState, StepResult } from './state.js';
+
+/** What an event says beyond the incident itself; probe and key default to the incident's root. */
+export interface Announcement {
+  /** Used verbatim (an operator's note must survive whole): clip finding text before it gets here. */
+  detail: string;
+  message?: string;
+  probe?: string;
+  findingKey?: string;
+  evidence?: string;
+  by?: string;
+  previousSeverity?: Severity;
+}
+
+export type ActiveIncident = Incident & { state: 'open' | 'acknowledged' };
+export const isActive = (incident: Incident | undefined): incident is ActiveIncident =>
+  incident !== undefined && incident.state !== 'resolved';
+
+function sameSubject(a: SubjectState | undefined, b: SubjectState): boolean {
+  return (
+    a !== undefined &&
+    a.key === b.key &&
+    a.probe === b.probe &&
+    a.ok === b.ok &&
+    a.failures === b.failures &&
+    a.successes === b.successes &&
+    a.severity === b.severity &&
+    a.since === b.since &&
+    a.incidentId === b.incidentId
+  );
+}
+
+/**
+ * Never mutates the state it was made from: every changed subject or incident is a new object, so
+ * the caller's state (and anything holding it, like the status page) stays valid.
+ */
+export class Draft {
+  readonly #base: EngineState;
+  readonly #subjects: Map<string, SubjectState>;
+  readonly #incidents: Map<number, Incident>;
+  #nextIncidentId: number;
+  readonly #changedSubjects = new Set<string>();
+  readonly #changedIncidents = new Set<number>();
+  readonly #timeline: Array<{ incidentId: number; entry: TimelineEntry }> = [];
+  readonly #events: IncidentEvent[] = [];
+  /** The in-memory state differs from the base even if nothing needs writing (a forgotten incident). */
+  #dirty = false;
+
+  constructor(
+    base: EngineState,
+    readonly now: number,
+  ) {
+    this.#base = base;
+    this.#subjects = new Map(base.subjects);
+    this.#incidents = new Map(base.incidents);
+    this.#nextIncidentId = base.nextIncidentId;
+  }
+
+  subject(key: string): SubjectState | undefined {
+    return this.#subjects.get(key);
+  }
+  subjects(): IterableIterator<SubjectState> {
+    return this.#subjects.values();
+  }
+  incident(id: number | null): Incident | undefined {
+    return id === null ? undefined : this.#incidents.get(id);
+  }
+  incidents(): IterableIterator<Incident> {
+    return this.#incidents.values();
+  }
+
+  /** Stores the subject; a value equal to the current one is no change, so a steady state writes nothing. */
+  putSubject(next: SubjectState): SubjectState {
+    const current = this.#subjects.get(next.key);
+    if (sameSubject(current, next)) return current!;
+    this.#subjects.set(next.key, next);
+    this.#changedSubjects.add(next.key);
+    this.#dirty = true;
+    return next;
+  }
+
+  patchSubject(key: string, patch: Partial<Omit<SubjectState, 'key'>>): void {
+    const current = this.#subjects.get(key);
+    if (current) this.putSubject({ ...current, ...patch });
+  }
+
+  /** Reserves the next incident id and stores the incident built with it. */
+  createIncident(build: (id: number) => Incident): Incident {
+    const incident = build(this.#nextIncidentId);
+    this.#nextIncidentId += 1;
+    this.#incidents.set(incident.id, incident);
+    this.#changedIncidents.add(incident.id);
+    this.#dirty = true;
+    return incident;
+  }
+
+  patchIncident(id: number, patch: Partial<Omit<Incident, 'id' | 'timeline'>>): Incident {
+    const current = this.#incidents.get(id);
+    if (!current) throw new Error(`incident ${id} is not in the engine state`);
+    const next = { ...current, ...patch };
+    this.#incidents.set(id, next);
+    this.#changedIncidents.add(id);
+    this.#dirty = true;
+    return next;
+  }
+
+  /** Drops a long-resolved incident from memory; the store keeps it, so this is no write. */
+  forgetIncident(id: number): void {
+    if (this.#incidents.delete(id)) this.#dirty = true;
+  }
+
+  /** Appends the timeline entry and emits the event; call after the incident holds its new values. */
+  announce(id: number, type: IncidentEventType, a: Announcement): Incident {
+    const current = this.#incidents.get(id);
+    if (!current) throw new Error(`incident ${id} is not in the engine state`);
+    const { detail } = a;
+    const entry: TimelineEntry = { at: this.now, event: type, detail };
+    if (a.by !== undefined) entry.by = a.by;
+    const incident = { ...current, timeline: [...current.timeline, entry] };
+    this.#incidents.set(id, incident);
+    this.#changedIncidents.add(id);
+    this.#timeline.push({ incidentId: id, entry });
+    this.#dirty = true;
+
+    const event: IncidentEvent = {
+      type,
+      at: this.now,
+      incidentId: id,
+      severity: incident.severity,
+      environment: incident.environment,
+      service: incident.service,
+      probe: a.probe ?? incident.rootProbe,
+      findingKey: a.findingKey ?? incident.rootKey,
+      summary: incident.summary,
+      message: a.message ?? incident.message,
+      openedAt: incident.openedAt,
+      durationMs: this.now - incident.openedAt,
+      respondBy: incident.respondBy,
+      detail,
+    };
+    if (a.previousSeverity !== undefined) event.previousSeverity = a.previousSeverity;
+    if (a.evidence !== undefined) event.evidence = a.evidence;
+    if (a.by !== undefined) event.by = a.by;
+    this.#events.push(event);
+    return incident;
+  }
+
+  /** The new state and exactly what to write; the input state itself when nothing changed. */
+  result(): StepResult {
+    const state: EngineState = this.#dirty
+      ? { subjects: this.#subjects, incidents: this.#incidents, nextIncidentId: this.#nextIncidentId }
+      : this.#base;
+    return {
+      state,
+      events: this.#events,
+      changed: {
+        subjects: [...this.#changedSubjects].map((key) => this.#subjects.get(key)!),
+        incidents: [...this.#changedIncidents].flatMap((id) => this.#incidents.get(id) ?? []),
+        timeline: this.#timeline,
+      },
+    };
+  }
+}

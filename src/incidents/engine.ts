@@ -1,0 +1,106 @@
+// The incident engine: a pure reducer of (state, probe run | clock tick | command, now, config) to new state, events and writes.
+import type { ProbeMeta } from '../config/types.js';
+import type { Finding, Incident, SubjectState } from '../types.js';
+import { classify, escalateByTime, responsePeriodMs } from './classify.js';
+import { Draft, isActive } from './draft.js';
+import { dependenciesOf } from './grouping.js';
+import { openOrJoin, pagedAt, reclassify, resolve } from './lifecycle.js';
+import type { EngineConfig, EngineState, RunInput, StepResult } from './state.js';
+import { formatDuration } from './wording.js';
+
+export { command } from './commands.js';
+
+/** An empty state, or the one the store kept: open incidents, recently resolved ones, counters. */
+export function initialState(loaded?: { subjects: SubjectState[]; incidents: Incident[]; nextIncidentId: number }): EngineState {
+  const subjects = new Map((loaded?.subjects ?? []).map((s) => [s.key, s] as const));
+  const incidents = new Map((loaded?.incidents ?? []).map((i) => [i.id, i] as const));
+  // Never hand out an id the store already holds, even if its counter lags behind.
+  const highest = Math.max(0, ...incidents.keys());
+  return { subjects, incidents, nextIncidentId: Math.max(loaded?.nextIncidentId ?? 1, highest + 1) };
+}
+
+/**
+ * Feeds one probe run's findings through the thresholds. A run of a probe no longer in the config is
+ * ignored (the config was reloaded while it ran). Findings the probe itself depends on (its host's
+ * reachability) go first, so a host outage seen by the same run groups its service findings under it.
+ */
+export function step(state: EngineState, run: RunInput, now: number, cfg: EngineConfig): StepResult {
+  const d = new Draft(state, now);
+  const meta = cfg.probes.get(run.probe);
+  if (!meta) return d.result();
+  const ownDeps = dependenciesOf(meta.id, cfg.probes).keys;
+  const findings = [...run.findings].sort((a, b) => Number(ownDeps.has(b.key)) - Number(ownDeps.has(a.key)));
+  for (const finding of findings) observe(d, meta, finding, cfg);
+  return d.result();
+}
+
+function observe(d: Draft, meta: ProbeMeta, finding: Finding, cfg: EngineConfig): void {
+  const previous = d.subject(finding.key);
+  const flipped = previous === undefined || previous.ok !== finding.ok;
+  const held = d.incident(previous?.incidentId ?? null);
+  const incident = isActive(held) ? held : undefined;
+  const isRoot = incident !== undefined && incident.rootKey === finding.key;
+  const env = cfg.environments[meta.environment];
+  const severity = finding.ok ? null : classify(meta, finding, env, isRoot ? d.now - incident.openedAt : 0);
+
+  // Counters saturate at the thresholds: past them a steady stream changes nothing and writes nothing.
+  const subject = d.putSubject({
+    key: finding.key,
+    probe: meta.id,
+    ok: finding.ok,
+    failures: finding.ok ? 0 : Math.min((flipped ? 0 : previous.failures) + 1, meta.failureThreshold),
+    successes: finding.ok ? Math.min((flipped ? 0 : previous.successes) + 1, meta.successThreshold) : 0,
+    severity,
+    since: flipped ? d.now : previous.since,
+    incidentId: incident?.id ?? null,
+  });
+
+  if (severity !== null) {
+    // The stored message follows the root only when something persistent changes anyway.
+    if (isRoot) reclassify(d, incident, severity, finding);
+    else if (!incident && subject.failures >= meta.failureThreshold) openOrJoin(d, meta, finding, cfg);
+    return;
+  }
+  // A recovering symptom only updates its counters; it leaves the incident when the root resolves.
+  if (isRoot && subject.successes >= meta.successThreshold) {
+    resolve(d, incident, cfg, {
+      detail: `Resolved after ${formatDuration(d.now - incident.openedAt)}: ${finding.key} passing`,
+      message: finding.message,
+    });
+  }
+}
+
+/**
+ * Everything that happens with time alone: `after` escalation of active incidents, response-clock
+ * reminders (at respondBy, then every S1 30 min / S2 2 h until acknowledged or resolved), and
+ * forgetting incidents resolved longer ago than the reopen window (the store still has them).
+ */
+export function tick(state: EngineState, now: number, cfg: EngineConfig): StepResult {
+  const d = new Draft(state, now);
+  for (const { id } of state.incidents.values()) {
+    const incident = d.incident(id)!;
+    if (!isActive(incident)) {
+      if (incident.resolvedAt === null || incident.resolvedAt < now - cfg.reopenWindowMs) d.forgetIncident(id);
+      continue;
+    }
+    const meta = cfg.probes.get(incident.rootProbe);
+    if (meta) {
+      const openFor = now - incident.openedAt;
+      const severity = escalateByTime(meta, incident.severity, cfg.environments[meta.environment], openFor);
+      if (severity < incident.severity) {
+        reclassify(d, incident, severity, { message: incident.message, reason: `open for ${formatDuration(openFor)}` });
+      }
+    }
+    remind(d, d.incident(id)!);
+  }
+  return d.result();
+}
+
+function remind(d: Draft, incident: Incident): void {
+  const period = responsePeriodMs(incident.severity);
+  if (incident.state !== 'open' || incident.respondBy === null || period === null) return;
+  const due = incident.lastReminderAt === null ? incident.respondBy : incident.lastReminderAt + period;
+  if (d.now < due) return;
+  d.patchIncident(incident.id, { lastReminderAt: d.now });
+  d.announce(incident.id, 'reminder', { detail: `Unacknowledged for ${formatDuration(d.now - pagedAt(incident))}` });
+}

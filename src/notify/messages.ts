@@ -1,0 +1,102 @@
+// The words vigil uses about an incident event (SPEC §5): the #ops line, the log fields and level.
+import { formatDuration } from '../duration.js';
+import type { IncidentEvent, IncidentEventType, Severity } from '../types.js';
+
+/** Events that page a human; the rest are recorded on the timeline and logged, never announced. */
+export const PAGING_EVENTS: ReadonlySet<IncidentEventType> = new Set<IncidentEventType>([
+  'opened',
+  'reopened',
+  'escalated',
+  'reminder',
+  'acknowledged',
+  'resolved',
+]);
+
+export function pages(event: Pick<IncidentEvent, 'type'>): boolean {
+  return PAGING_EVENTS.has(event.type);
+}
+
+// C0/C1 controls, DEL, and Unicode line/paragraph separators: any of them would split or garble a
+// one-line message, and summaries and names can come from probe output or an API caller.
+const CONTROL_OR_SPACE_RUN = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+/** Makes untrusted text safe for a one-line message: every control or whitespace run becomes one space. */
+export function oneLine(text: string): string {
+  return text.replace(CONTROL_OR_SPACE_RUN, ' ').trim();
+}
+
+export { formatDuration } from '../duration.js';
+
+function subject(event: IncidentEvent): string {
+  return `${event.severity} - ${oneLine(event.summary)} on ${oneLine(event.environment)}.`;
+}
+
+/** The exact #ops wording for an event that pages, or null for one that does not. */
+export function opsLine(event: IncidentEvent): string | null {
+  switch (event.type) {
+    case 'opened':
+      return `[INCIDENT] ${subject(event)} Investigating.`;
+    case 'reopened':
+      return `[INCIDENT] ${subject(event)} Reopened.`;
+    case 'escalated':
+      return event.previousSeverity
+        ? `[INCIDENT] ${subject(event)} Escalated from ${event.previousSeverity}.`
+        : `[INCIDENT] ${subject(event)} Escalated.`;
+    case 'reminder':
+      return `[REMINDER] ${subject(event)} Unacknowledged for ${formatDuration(event.durationMs)}.`;
+    case 'acknowledged':
+      return `[ACK] ${subject(event)} Acknowledged by ${oneLine(event.by ?? '') || 'someone'}.`;
+    case 'resolved':
+      return `[RESOLVED] ${subject(event)} Resolved after ${formatDuration(event.durationMs)}.`;
+    case 'symptom':
+    case 'deescalated':
+    case 'note':
+      return null;
+  }
+}
+
+/** The structured fields every incident event's log line carries (SPEC §5). */
+export interface EventLogFields {
+  incident_id: number;
+  event: IncidentEventType;
+  severity: Severity;
+  environment: string;
+  service: string;
+  probe: string;
+  summary: string;
+}
+
+export function logFields(event: IncidentEvent): EventLogFields {
+  return {
+    incident_id: event.incidentId,
+    event: event.type,
+    severity: event.severity,
+    environment: event.environment,
+    service: event.service,
+    probe: event.probe,
+    summary: oneLine(event.summary),
+  };
+}
+
+export type EventLogLevel = 'error' | 'warn' | 'info';
+
+// Good news and human actions are not alarms: a log-based alert on level error must not fire
+// because someone acknowledged or resolved an S1.
+const CALM_EVENTS: ReadonlySet<IncidentEventType> = new Set<IncidentEventType>(['acknowledged', 'resolved', 'note']);
+
+/** error for S1/S2, warn for S3, info for S4 and for acknowledgements, notes and resolutions. */
+export function logLevel(event: Pick<IncidentEvent, 'type' | 'severity'>): EventLogLevel {
+  if (CALM_EVENTS.has(event.type)) return 'info';
+  if (event.severity === 'S1' || event.severity === 'S2') return 'error';
+  if (event.severity === 'S3') return 'warn';
+  return 'info';
+}
+
+/**
+ * The one structured line an event deserves in the log whether or not it pages: the #ops wording
+ * when there is one, else the event's own detail.
+ */
+export function eventLogLine(event: IncidentEvent): { level: EventLogLevel; fields: EventLogFields; msg: string } {
+  const msg = opsLine(event) ?? `[${event.type.toUpperCase()}] ${subject(event)} ${oneLine(event.detail)}`.trim();
+  return { level: logLevel(event), fields: logFields(event), msg };
+}

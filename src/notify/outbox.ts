@@ -1,0 +1,313 @@
+// The outbox: delivers stored messages to their sinks in order per channel, with retry, backoff and dead letters.
+import type { Logger } from 'pino';
+import retry from 'retry';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import type { DeliveryResult, OutboundMessage, Sink } from '../types.js';
+
+export class OutboxError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'OutboxError';
+    this.code = code;
+  }
+}
+
+/** Exponential backoff shape: 1 s, 2 s, 4 s … capped at 5 min, each stretched by a random 1–2×. */
+export const BACKOFF = { factor: 2, minTimeout: 1_000, maxTimeout: 5 * 60_000, randomize: true } as const;
+
+/** Delay before retry number `attempt` (0-based), timed by the `retry` package. */
+export function backoffMs(attempt: number): number {
+  return retry.createTimeout(attempt, BACKOFF);
+}
+
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s"'<>`]+/gi;
+
+/** Webhook URLs carry their token in the path, so an error keeps only scheme and host of any URL. */
+export function redactUrls(text: string): string {
+  return text.replace(URL_IN_TEXT, (found) => {
+    try {
+      const url = new URL(found);
+      return `${url.protocol}//${url.host}/[redacted]`;
+    } catch {
+      return '[redacted url]';
+    }
+  });
+}
+
+/**
+ * Due times, kept in memory because the Store contract does not return them: the store hides a
+ * message not yet due, and without this its channel's next message would overtake it. `attempts`,
+ * which the SQLite store returns, keeps the backoff growing across restarts.
+ */
+interface RetryState {
+  attempts: number;
+  nextAttemptAt: number;
+  channel: string;
+}
+type PendingMessage = OutboundMessage & { attempts?: number };
+
+function channelKey(msg: OutboundMessage): string {
+  return `${msg.sink}\u0000${msg.channel}`;
+}
+
+export interface OutboxOptions {
+  store: Store;
+  sinks: ReadonlyMap<string, Sink>;
+  metrics: Metrics;
+  log: Logger;
+  now?: () => number;
+  /** A message still undelivered this long after it was created is given up (dead letter). */
+  maxAgeMs: number;
+  /** How often stored messages are looked at when nobody kicks. */
+  pollMs: number;
+  /** One delivery attempt is abandoned (and retried later) after this long. */
+  deliveryTimeoutMs?: number;
+  /** How long stop() lets an in-flight delivery finish before aborting it. */
+  stopTimeoutMs?: number;
+  /** Messages read from the store per pass. */
+  batchSize?: number;
+  /** Delay before retry number `attempt` (0-based); tests pin it. */
+  backoff?: (attempt: number) => number;
+}
+
+export interface OutboxPass {
+  delivered: number;
+  failed: number;
+  dead: number;
+}
+
+type Outcome = keyof OutboxPass;
+
+function sleep(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+export class Outbox {
+  readonly #store: Store;
+  readonly #sinks: ReadonlyMap<string, Sink>;
+  readonly #metrics: Metrics;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #maxAgeMs: number;
+  readonly #pollMs: number;
+  readonly #deliveryTimeoutMs: number;
+  readonly #stopTimeoutMs: number;
+  readonly #batchSize: number;
+  readonly #backoff: (attempt: number) => number;
+  readonly #retry = new Map<number, RetryState>();
+  readonly #inFlight = new Set<AbortController>();
+  #chain: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #started = false;
+  #stopping = false;
+
+  constructor(opts: OutboxOptions) {
+    this.#store = opts.store;
+    this.#sinks = opts.sinks;
+    this.#metrics = opts.metrics;
+    this.#log = opts.log;
+    this.#now = opts.now ?? Date.now;
+    this.#maxAgeMs = opts.maxAgeMs;
+    this.#pollMs = opts.pollMs;
+    this.#deliveryTimeoutMs = opts.deliveryTimeoutMs ?? 10_000;
+    this.#stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
+    this.#batchSize = opts.batchSize ?? 500;
+    this.#backoff = opts.backoff ?? backoffMs;
+  }
+
+  start(): void {
+    if (this.#started || this.#stopping) return;
+    this.#started = true;
+    this.#schedule(0);
+  }
+
+  /** Deliver soon: called after the engine's changes (and their messages) are applied. */
+  kick(): void {
+    if (!this.#started || this.#stopping) return;
+    this.#schedule(0);
+  }
+
+  /** Stops polling and waits for the delivery in flight, aborting it after stopTimeoutMs. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    const wait = sleep(this.#stopTimeoutMs);
+    const finished = await Promise.race([this.#chain.then(() => true), wait.promise.then(() => false)]);
+    wait.cancel();
+    if (!finished) {
+      this.#log.warn({ in_flight: this.#inFlight.size }, 'outbox: delivery still running at shutdown, aborting it');
+      for (const controller of this.#inFlight) {
+        controller.abort(new OutboxError('VIGIL_ERR_OUTBOX_SHUTDOWN', 'delivery interrupted by shutdown'));
+      }
+      await this.#chain;
+    }
+  }
+
+  /** One pass over the stored messages; passes never overlap. */
+  runOnce(): Promise<OutboxPass> {
+    const pass = this.#chain.then(() => this.#pass());
+    this.#chain = pass;
+    return pass;
+  }
+
+  /** Passes until one changes nothing: everything due is delivered, failed for later, or dead. */
+  async drain(maxPasses = 100): Promise<OutboxPass> {
+    const total: OutboxPass = { delivered: 0, failed: 0, dead: 0 };
+    for (let i = 0; i < maxPasses; i++) {
+      const pass = await this.runOnce();
+      total.delivered += pass.delivered;
+      total.failed += pass.failed;
+      total.dead += pass.dead;
+      if (pass.delivered + pass.dead === 0) break;
+    }
+    return total;
+  }
+
+  #schedule(delayMs: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#tick(), Math.max(0, delayMs));
+    // Waiting to poll must not keep a process alive; a kick or a delivery in flight does.
+    if (delayMs > 0) this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopping) return;
+    await this.runOnce();
+    if (this.#stopping) return;
+    let delay = this.#pollMs;
+    const now = this.#now();
+    for (const retry of this.#retry.values()) {
+      if (retry.nextAttemptAt > now) delay = Math.min(delay, retry.nextAttemptAt - now);
+    }
+    this.#schedule(delay);
+  }
+
+  async #pass(): Promise<OutboxPass> {
+    const counts: OutboxPass = { delivered: 0, failed: 0, dead: 0 };
+    try {
+      const pending = this.#store.pendingMessages(this.#batchSize) as PendingMessage[];
+      // Messages of one (sink, channel) go out strictly in id order; channels do not wait for each other.
+      const channels = new Map<string, PendingMessage[]>();
+      for (const msg of [...pending].sort((a, b) => a.id - b.id)) {
+        const queue = channels.get(channelKey(msg));
+        if (queue) queue.push(msg);
+        else channels.set(channelKey(msg), [msg]);
+      }
+      // A message the store hides until it is due still holds back the rest of its channel.
+      const now = this.#now();
+      const listed = new Set(pending.map((m) => m.id));
+      const held = new Set<string>();
+      for (const [id, retry] of this.#retry) if (retry.nextAttemptAt > now && !listed.has(id)) held.add(retry.channel);
+      const ready = [...channels].filter(([key]) => !held.has(key));
+      await Promise.all(ready.map(([, queue]) => this.#deliverChannel(queue, counts)));
+    } catch (err) {
+      this.#log.error({ err: redactUrls(String(err)) }, 'outbox: pass failed');
+    }
+    try {
+      this.#metrics.outboxPending.set(this.#store.pendingCount());
+    } catch (err) {
+      this.#log.error({ err: redactUrls(String(err)) }, 'outbox: cannot count pending messages');
+    }
+    return counts;
+  }
+
+  async #deliverChannel(queue: PendingMessage[], counts: OutboxPass): Promise<void> {
+    for (const msg of queue) {
+      if (this.#stopping) return;
+      const now = this.#now();
+      if (now - msg.createdAt > this.#maxAgeMs) {
+        this.#dead(msg, `undelivered after ${Math.round((now - msg.createdAt) / 1000)}s`, now, counts);
+        continue;
+      }
+      const retry = this.#retry.get(msg.id);
+      if (retry && retry.nextAttemptAt > now) return;
+      const sink = this.#sinks.get(msg.sink);
+      if (!sink) {
+        this.#dead(msg, `no such sink: ${msg.sink}`, now, counts);
+        continue;
+      }
+      const result = await this.#attempt(sink, msg);
+      const at = this.#now();
+      if (result.ok) {
+        this.#record(msg, 'delivered', counts, () => this.#store.markDelivered(msg.id, at));
+        this.#retry.delete(msg.id);
+        continue;
+      }
+      const error = redactUrls(result.error);
+      if (result.permanent) {
+        this.#dead(msg, error, at, counts);
+        continue;
+      }
+      const attempts = Math.max(retry?.attempts ?? 0, msg.attempts ?? 0) + 1;
+      const nextAttemptAt = at + Math.max(result.retryAfterMs ?? 0, this.#backoff(attempts - 1));
+      this.#retry.set(msg.id, { attempts, nextAttemptAt, channel: channelKey(msg) });
+      this.#log.warn(
+        { outbox_id: msg.id, sink: msg.sink, channel: msg.channel, attempts, retry_in_ms: nextAttemptAt - at, error },
+        'outbox: delivery failed, will retry',
+      );
+      this.#record(msg, 'failed', counts, () => this.#store.markFailed(msg.id, error, nextAttemptAt));
+      return;
+    }
+  }
+
+  /** One bounded attempt; a sink that throws, hangs or is aborted yields a retryable failure. */
+  async #attempt(sink: Sink, msg: OutboundMessage): Promise<DeliveryResult> {
+    const controller = new AbortController();
+    this.#inFlight.add(controller);
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new OutboxError('VIGIL_ERR_OUTBOX_TIMEOUT', `delivery timed out after ${this.#deliveryTimeoutMs}ms`),
+        ),
+      this.#deliveryTimeoutMs,
+    );
+    // A sink that ignores its signal must not wedge the channel: the abort wins the race.
+    const aborted = new Promise<DeliveryResult>((resolve) => {
+      controller.signal.addEventListener('abort', () =>
+        resolve({ ok: false, permanent: false, error: String((controller.signal.reason as Error)?.message ?? 'aborted') }),
+      );
+    });
+    try {
+      return await Promise.race([sink.deliver(msg, controller.signal), aborted]);
+    } catch (err) {
+      return { ok: false, permanent: false, error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      clearTimeout(timer);
+      this.#inFlight.delete(controller);
+    }
+  }
+
+  #dead(msg: OutboundMessage, error: string, at: number, counts: OutboxPass): void {
+    this.#log.error(
+      {
+        outbox_id: msg.id,
+        sink: msg.sink,
+        channel: msg.channel,
+        incident_id: msg.incidentId,
+        event: msg.event,
+        age_ms: at - msg.createdAt,
+        error,
+      },
+      'outbox: message given up (dead letter)',
+    );
+    this.#record(msg, 'dead', counts, () => this.#store.markDead(msg.id, error, at));
+    this.#retry.delete(msg.id);
+  }
+
+  /** Writes the outcome; a store that fails here is logged, never thrown out of the loop. */
+  #record(msg: OutboundMessage, outcome: Outcome, counts: OutboxPass, write: () => void): void {
+    counts[outcome] += 1;
+    this.#metrics.notifications.inc({ sink: msg.sink, channel: msg.channel, outcome });
+    try {
+      write();
+    } catch (err) {
+      this.#log.error({ outbox_id: msg.id, outcome, err: redactUrls(String(err)) }, 'outbox: cannot record delivery outcome');
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// Which sink and channel each incident event goes to (SPEC §5): a pure table, no I/O.
+import type { IncidentEvent, Severity } from '../types.js';
+import { logFields, opsLine, type EventLogFields } from './messages.js';
+
+export const CONSOLE_SINK = 'console';
+export const DISCORD_SINK = 'discord';
+
+export type DiscordChannel = 'errors' | 'warnings' | 'ops';
+
+/** Which Discord webhooks are configured; the URLs themselves never reach the router. */
+export interface RouteChannels {
+  discord: Record<DiscordChannel, boolean>;
+}
+
+/** What the console sink prints: the #ops wording as the message, the SPEC §5 fields beside it. */
+export interface ConsoleBody {
+  text: string;
+  fields: EventLogFields;
+}
+
+export interface Route {
+  sink: string;
+  channel: string;
+  /** ConsoleBody for the console sink; the IncidentEvent itself for Discord, whose sink builds the payload. */
+  body: unknown;
+}
+
+export const NO_DISCORD: RouteChannels = { discord: { errors: false, warnings: false, ops: false } };
+
+/** The automated channel that carries an incident's embed: #errors for S1/S2, #warnings for S3. */
+function alertChannel(severity: Severity): DiscordChannel | null {
+  if (severity === 'S1' || severity === 'S2') return 'errors';
+  if (severity === 'S3') return 'warnings';
+  return null;
+}
+
+/**
+ * The deliveries an event causes. Without any Discord webhook every paging event is printed by the
+ * console sink; with Discord, S4 and non-paging events go nowhere (they are still logged by whoever
+ * applies the events) and an unconfigured channel is skipped.
+ */
+export function route(event: IncidentEvent, channels: RouteChannels): Route[] {
+  const text = opsLine(event);
+  if (text === null) return [];
+
+  const discord = channels.discord;
+  if (!discord.errors && !discord.warnings && !discord.ops) {
+    const body: ConsoleBody = { text, fields: logFields(event) };
+    return [{ sink: CONSOLE_SINK, channel: 'ops', body }];
+  }
+
+  const alert = alertChannel(event.severity);
+  if (alert === null) return [];
+
+  const wanted: DiscordChannel[] = [];
+  switch (event.type) {
+    case 'opened':
+    case 'reopened':
+    case 'escalated':
+      // #ops is for operator signals that need a human now; S3 waits for the next business day.
+      if (alert === 'errors') wanted.push('ops');
+      wanted.push(alert);
+      break;
+    case 'reminder':
+    case 'acknowledged':
+      wanted.push('ops');
+      break;
+    case 'resolved':
+      wanted.push('ops', alert);
+      break;
+    default:
+      break;
+  }
+  return wanted
+    .filter((channel) => discord[channel])
+    .map((channel) => ({ sink: DISCORD_SINK, channel, body: event }));
+}

@@ -1,0 +1,296 @@
+// The `http` probe: a fresh connection per run, every phase bounded by the probe's timeout, redirects, expectations, TLS expiry.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Readable } from 'node:stream';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
+import type { HttpProbeConfig } from '../config/schema.js';
+import type { ResolvedProbe } from '../config/types.js';
+import type { Finding, ProbeContext, ProbeFn } from '../types.js';
+import {
+  BODY_LIMIT_BYTES,
+  type Phase,
+  type ResponseExcerpt,
+  TlsRejectedError,
+  checkExpectations,
+  describeError,
+  displayUrl,
+  expectedStatusText,
+  type FinalResponse,
+  formatDuration,
+  isTimeoutError,
+  latencyFinding,
+  makeRedactor,
+  responseEvidence,
+  seconds,
+  statusLine,
+  timeoutMessage,
+} from './http-report.js';
+import { type PeerCertificate, certificateEvidence, readPeerCertificate, tlsExpiryFinding } from './tls-cert.js';
+
+export type HttpProbe = ResolvedProbe & { spec: HttpProbeConfig };
+
+export interface HttpProbeOptions {
+  /** PEM certificates trusted instead of the system store (Node's `ca` semantics); e.g. a private CA. */
+  ca?: string[];
+}
+
+export { BODY_LIMIT_BYTES };
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const USER_AGENT = 'vigil';
+
+interface RunState {
+  phase: Phase;
+  /** host:port of the hop in flight, for messages. */
+  target: string;
+  host: string;
+  /** The certificate of the last TLS connection of this run, accepted or not. */
+  certificate: PeerCertificate | null;
+  /** What had arrived when a run failed mid-response, for evidence. */
+  partial: { status: number; headers: ResponseExcerpt['headers']; chunks: Buffer[] } | null;
+  url: URL;
+}
+
+type Exchange = { kind: 'response'; response: FinalResponse } | { kind: 'redirect-failure'; message: string; evidence: string; status: number };
+
+/**
+ * Why a fresh Agent per run rather than a shared keep-alive pool: a probe must measure what a new
+ * client meets (DNS, TCP accept, TLS handshake, the certificate served now), exactly as
+ * blackbox_exporter does; the per-run connector also tells us which phase a timeout hit and which
+ * certificate this run saw. The Agent is destroyed when the run ends, so no socket outlives it.
+ */
+export function createHttpProbe(options: HttpProbeOptions = {}): ProbeFn<HttpProbe> {
+  return async (probe, ctx) => {
+    try {
+      return await runHttpProbe(probe, ctx, options);
+    } catch (err) {
+      const redact = makeRedactor(Object.values(probe.headers));
+      return [{ key: probe.id, ok: false, message: redact(`http probe failed unexpectedly: ${(err as Error)?.message ?? String(err)}`) }];
+    }
+  };
+}
+
+export const httpProbe: ProbeFn<HttpProbe> = createHttpProbe();
+
+async function runHttpProbe(probe: HttpProbe, ctx: ProbeContext, options: HttpProbeOptions): Promise<Finding[]> {
+  const { spec } = probe;
+  const start = ctx.now();
+  const budgetMs = probe.timeoutMs;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), budgetMs);
+  const signal = AbortSignal.any([ctx.signal, deadline.signal]);
+  const firstUrl = new URL(spec.url);
+  const { base, secret, secrets } = requestHeaders(probe, firstUrl);
+  const redact = makeRedactor(secrets);
+  const run: RunState = { phase: 'connect', target: hostPort(firstUrl), host: firstUrl.hostname, certificate: null, partial: null, url: firstUrl };
+  // rejectUnauthorized is enforced by trackingConnector after it has read the certificate.
+  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, timeout: budgetMs, ...(options.ca ? { ca: options.ca } : {}) });
+  const agent = new Agent({ connect: trackingConnector(connector, run), headersTimeout: budgetMs, bodyTimeout: budgetMs });
+  const findings: Finding[] = [];
+  try {
+    let main: Finding;
+    try {
+      const exchange = await untilAborted(fetchFollowingRedirects(spec, { base, secret }, agent, run, signal, () => ctx.now() - start), signal);
+      if (exchange.kind === 'redirect-failure') {
+        main = { key: probe.id, ok: false, message: exchange.message, evidence: exchange.evidence, values: { latency_seconds: seconds(ctx.now() - start), status: exchange.status } };
+      } else {
+        const response = exchange.response;
+        const failure = checkExpectations(spec, response);
+        main = {
+          key: probe.id,
+          ok: failure === null,
+          message: failure ?? `${statusLine(response.status)} in ${formatDuration(response.latencyMs)}`,
+          values: { latency_seconds: seconds(response.latencyMs), status: response.status },
+        };
+        if (failure !== null) main.evidence = responseEvidence(response, response.url);
+        if (spec.expect.max_latency !== undefined) findings.push(latencyFinding(probe.id, response.latencyMs, spec.expect.max_latency));
+      }
+    } catch (err) {
+      const elapsedMs = ctx.now() - start;
+      const timedOut = signal.aborted || isTimeoutError(err);
+      const message = timedOut
+        ? timeoutMessage(run.phase, deadline.signal.aborted ? budgetMs : elapsedMs, run.target)
+        : describeError(err, run.target, run.host);
+      main = { key: probe.id, ok: false, message, values: { latency_seconds: seconds(elapsedMs) } };
+      if (err instanceof TlsRejectedError && run.certificate) main.evidence = certificateEvidence(run.certificate);
+      if (run.partial) {
+        const body = Buffer.concat(run.partial.chunks).toString('utf8');
+        main.evidence = responseEvidence({ ...run.partial, body, truncated: false }, run.url);
+        main.values = { ...main.values, status: run.partial.status };
+      }
+    }
+    main.message = redact(main.message);
+    if (main.evidence !== undefined) main.evidence = redact(main.evidence);
+    findings.unshift(main);
+    if (spec.tls_expiry !== false && run.certificate) {
+      findings.push(tlsExpiryFinding(`${probe.id}:tls`, run.certificate, spec.tls_expiry, ctx.now()));
+    }
+    return findings;
+  } finally {
+    clearTimeout(timer);
+    agent.destroy().catch(() => undefined);
+  }
+}
+
+async function fetchFollowingRedirects(
+  spec: HttpProbeConfig,
+  headers: { base: Record<string, string>; secret: Record<string, string> },
+  agent: Agent,
+  run: RunState,
+  signal: AbortSignal,
+  elapsed: () => number,
+): Promise<Exchange> {
+  const firstUrl = new URL(spec.url);
+  let url = firstUrl;
+  let method: Dispatcher.HttpMethod = spec.method;
+  let body = spec.body;
+  const chain: URL[] = [url];
+  for (;;) {
+    run.phase = 'connect';
+    run.url = url;
+    run.target = hostPort(url);
+    run.host = url.hostname;
+    run.partial = null;
+    // Configured headers may carry secrets: they go only to the origin they were written for.
+    const hopHeaders = url.origin === firstUrl.origin ? { ...headers.base, ...headers.secret } : headers.base;
+    const res = await agent.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method,
+      headers: hopHeaders,
+      body,
+      signal,
+      // A fresh connection per hop keeps phase tracking exact (see createHttpProbe).
+      reset: true,
+    });
+    run.phase = 'body';
+    const partial = { status: res.statusCode, headers: res.headers, chunks: [] as Buffer[] };
+    run.partial = partial;
+    const location = firstHeader(res.headers.location);
+    if (spec.follow_redirects > 0 && REDIRECT_STATUSES.has(res.statusCode) && location !== undefined) {
+      // Destroying an unfinished body emits an abort error; nobody else listens for it.
+      res.body.on('error', () => undefined).destroy();
+      const evidence = responseEvidence({ ...partial, body: '', truncated: false }, url);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        return { kind: 'redirect-failure', message: `redirect from ${displayUrl(url)} to an invalid location`, evidence, status: res.statusCode };
+      }
+      const chainText = [...chain, next].map(displayUrl).join(' → ');
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        return { kind: 'redirect-failure', message: `redirect to a non-HTTP URL: ${chainText}`, evidence, status: res.statusCode };
+      }
+      if (chain.some((seen) => seen.href === next.href)) {
+        return { kind: 'redirect-failure', message: `redirect loop: ${chainText}`, evidence, status: res.statusCode };
+      }
+      if (chain.length > spec.follow_redirects) {
+        return { kind: 'redirect-failure', message: `too many redirects (more than ${spec.follow_redirects}): ${chainText}`, evidence, status: res.statusCode };
+      }
+      // What browsers do: 303 always, and 301/302 after a POST, continue as a GET without the body.
+      if (res.statusCode === 303 || (method === 'POST' && (res.statusCode === 301 || res.statusCode === 302))) {
+        method = method === 'HEAD' ? 'HEAD' : 'GET';
+        body = undefined;
+      }
+      chain.push(next);
+      url = next;
+      continue;
+    }
+    const read = await readBounded(res.body, BODY_LIMIT_BYTES, partial.chunks);
+    const text = read.bytes.toString('utf8');
+    return { kind: 'response', response: { url, status: res.statusCode, headers: res.headers, body: text, truncated: read.truncated, latencyMs: elapsed() } };
+  }
+}
+
+/**
+ * undici settles a request aborted mid-connect only when its connector gives up (after the connect
+ * timeout), so the run stops at the abort itself; the finally block then destroys the socket.
+ */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Reads at most `limit` bytes into `chunks`, then stops: leaving the loop destroys the stream, so a
+ * 10 MB body costs 64 KiB. The caller keeps `chunks` to show what arrived if the read times out.
+ */
+async function readBounded(body: Readable, limit: number, chunks: Buffer[]): Promise<{ bytes: Buffer; truncated: boolean }> {
+  let size = 0;
+  // Breaking out of the loop destroys the stream, which emits an abort error after the loop has gone.
+  body.on('error', () => undefined);
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = limit - size;
+    if (chunk.length > room) {
+      chunks.push(chunk.subarray(0, room));
+      return { bytes: Buffer.concat(chunks), truncated: true };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { bytes: Buffer.concat(chunks), truncated: false };
+}
+
+/** Wraps undici's connector to follow the run's phase, read the certificate, then enforce verification. */
+function trackingConnector(base: buildConnector.connector, run: RunState): buildConnector.connector {
+  return (options, callback) => {
+    const https = options.protocol === 'https:';
+    run.phase = 'connect';
+    // undici's connector returns the socket it created, although its type says void.
+    const socket = base(options, (err, connected) => {
+      if (err || !connected) {
+        callback(err ?? new Error('connector returned no socket'), null);
+        return;
+      }
+      if (https) {
+        const tlsSocket = connected as TLSSocket;
+        // Read before the verdict, so an expired certificate still yields its `:tls` finding ("expired
+        // 2 days ago", S3): the expiry subject keeps telling the truth instead of going silent on a
+        // stale "expires in 1 day" while the main finding carries the outage at the probe's severity.
+        run.certificate = readPeerCertificate(tlsSocket, options.hostname) ?? run.certificate;
+        if (!tlsSocket.authorized) {
+          tlsSocket.destroy();
+          callback(new TlsRejectedError(String(tlsSocket.authorizationError ?? 'UNKNOWN')), null);
+          return;
+        }
+      }
+      run.phase = 'headers';
+      callback(null, connected);
+    }) as unknown as Socket | undefined;
+    if (https) socket?.once('connect', () => {
+      if (run.phase === 'connect') run.phase = 'tls';
+    });
+  };
+}
+
+/** Headers every hop gets, headers only the configured origin gets, and every value to redact. */
+function requestHeaders(probe: HttpProbe, url: URL): { base: Record<string, string>; secret: Record<string, string>; secrets: string[] } {
+  const secret: Record<string, string> = { ...probe.headers };
+  const names = new Set(Object.keys(secret).map((name) => name.toLowerCase()));
+  const secrets = Object.values(secret);
+  if ((url.username || url.password) && !names.has('authorization')) {
+    const user = decodeURIComponent(url.username);
+    const token = Buffer.from(`${user}:${decodeURIComponent(url.password)}`).toString('base64');
+    secret.authorization = `Basic ${token}`;
+    secrets.push(token);
+  }
+  if (url.password) secrets.push(url.password, decodeURIComponent(url.password));
+  const base: Record<string, string> = names.has('user-agent') ? {} : { 'user-agent': USER_AGENT };
+  return { base, secret, secrets };
+}
+
+function hostPort(url: URL): string {
+  return `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,43 @@
+// Maps a probe type to its function and runs one probe: findings plus an outcome, never a throw.
+import type { Logger } from 'pino';
+import type { ResolvedProbe } from '../config/types.js';
+import type { Finding, ProbeFn, ProbeOutcome, ProbeRun } from '../types.js';
+import { httpProbe } from './http.js';
+
+// Each probe function receives the resolved probe with its own `spec` type.
+const probeFns: Partial<Record<ResolvedProbe['type'], ProbeFn<ResolvedProbe>>> = {
+  http: httpProbe as ProbeFn<ResolvedProbe>,
+};
+
+/** Probe types this build can run; the config may name others that a later version adds. */
+export function isRunnable(type: string): boolean {
+  return type in probeFns;
+}
+
+export async function runProbe(probe: ResolvedProbe, signal: AbortSignal, log: Logger, now: () => number = Date.now): Promise<ProbeRun> {
+  const startedAt = now();
+  const fn = probeFns[probe.type];
+  let findings: Finding[];
+  let crashed = false;
+  if (!fn) {
+    findings = [{ key: probe.id, ok: false, severity: 'S4', message: `probe type "${probe.type}" is not available in this version of vigil` }];
+    crashed = true;
+  } else {
+    try {
+      findings = await fn(probe, { signal, log: log.child({ probe: probe.id }), now });
+    } catch (err) {
+      // A probe must not throw; if one does, that is vigil's bug, reported as data rather than a crash.
+      log.error({ probe: probe.id, err }, 'probe threw instead of returning a finding');
+      findings = [{ key: probe.id, ok: false, message: `vigil's ${probe.type} probe failed internally: ${(err as Error)?.message ?? String(err)}` }];
+      crashed = true;
+    }
+  }
+  const durationMs = Math.max(0, now() - startedAt);
+  return { probe: probe.id, findings, startedAt, durationMs, outcome: outcomeOf(findings, signal, crashed) };
+}
+
+function outcomeOf(findings: Finding[], signal: AbortSignal, crashed: boolean): ProbeOutcome {
+  if (crashed) return 'error';
+  if (findings.every((f) => f.ok)) return 'success';
+  return signal.aborted ? 'timeout' : 'failure';
+}

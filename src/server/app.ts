@@ -1,0 +1,107 @@
+// buildApp(deps): the fastify app behind /healthz, /readyz, /metrics and /api, returned without listening.
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import type { Command, CommandResult, EngineState } from '../incidents/state.js';
+import { REDACT_PATHS } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import { healthRoutes } from './routes/health.js';
+import { incidentRoutes } from './routes/incidents.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { statusRoutes } from './routes/status.js';
+import { ApiError, scrubSecrets, secretsOf, sendError } from './serialize.js';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  metrics: Metrics;
+  log: Logger;
+  /** Current subjects and open incidents. */
+  engineState: () => EngineState;
+  /** Applies an ack/resolve/note through the engine and the store. */
+  dispatch: (cmd: Command) => CommandResult;
+  health: () => { scheduler: boolean; store: boolean; ready: boolean };
+  now?: () => number;
+}
+
+/** Requests carry names and short notes; anything bigger is a mistake or an attack. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  400: 'bad_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const now = deps.now ?? Date.now;
+  // A child with its own redaction, so the Authorization header stays out of request logs whatever
+  // logger the caller passes (a child's redact replaces its parent's, hence the shared paths).
+  const log = deps.log.child({ component: 'http' }, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  const app = Fastify({
+    loggerInstance: log,
+    // Scrapes and health checks every few seconds would drown the log; onResponse below logs instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+  }) as unknown as FastifyInstance;
+
+  // The API speaks JSON only; a text body is a client mistake worth a 415 rather than a puzzling 400.
+  app.removeContentTypeParser('text/plain');
+
+  // deps.config may be a getter that a reload swaps; secrets of earlier configs stay secret after rotation.
+  let secretsFrom: Config | null = null;
+  let secrets: string[] = [];
+  const currentSecrets = (): string[] => {
+    if (deps.config !== secretsFrom) {
+      secretsFrom = deps.config;
+      secrets = [...new Set([...secretsOf(secretsFrom), ...secrets])].sort((a, b) => b.length - a.length);
+    }
+    return secrets;
+  };
+  currentSecrets();
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    const known = currentSecrets();
+    return typeof payload === 'string' && known.length > 0 ? scrubSecrets(payload, known) : payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const entry = {
+      method: request.method,
+      path: request.url.split('?')[0],
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    };
+    // Writes change incidents, so they are worth a line at info; reads are noise unless they fail.
+    if (reply.statusCode >= 500) request.log.warn(entry, 'request answered with a server error');
+    else if (request.method === 'POST') request.log.info(entry, 'write request');
+    else request.log.debug(entry, 'request');
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    if (err instanceof ApiError) return sendError(reply, err.statusCode, err.code, err.message);
+    const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      // Fastify's own 4xx errors (bad JSON, wrong content type, body too large) describe the request, not us.
+      return sendError(reply, status, CLIENT_ERROR_CODES[status] ?? 'bad_request', err.message);
+    }
+    request.log.error({ err }, 'request failed');
+    return sendError(reply, 500, 'internal', 'internal error; see the vigil log');
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    return sendError(reply, 404, 'not_found', `no route ${request.method} ${path}`);
+  });
+
+  healthRoutes(app, deps);
+  metricsRoutes(app, deps);
+  statusRoutes(app, deps, now);
+  incidentRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,120 @@
+// GET /api/status: environments × services × probes from the config and the engine's subjects, plus open incidents.
+import type { FastifyInstance } from 'fastify';
+import type { Config, ResolvedProbe } from '../../config/types.js';
+import type { EngineState } from '../../incidents/state.js';
+import { worse, type Severity, type SubjectState } from '../../types.js';
+import type { AppDeps } from '../app.js';
+import { incidentJson, rfc3339, type IncidentJson } from '../serialize.js';
+
+export type ServiceState = 'ok' | 'failing' | 'unknown';
+
+export interface ProbeStatusJson {
+  id: string;
+  type: string;
+  /** null until the probe has run. */
+  ok: boolean | null;
+  /** When the probe last changed between passing and failing (failing: since its first failing finding). */
+  since: string | null;
+  message?: string;
+  incident_id?: number;
+}
+
+export interface ServiceStatusJson {
+  name: string;
+  state: ServiceState;
+  /** Worst severity among the service's open incidents, or null. */
+  severity: Severity | null;
+  probes: ProbeStatusJson[];
+}
+
+export interface EnvironmentStatusJson {
+  name: string;
+  severity_cap: Severity | null;
+  services: ServiceStatusJson[];
+}
+
+export interface StatusJson {
+  generated_at: string;
+  environments: EnvironmentStatusJson[];
+  open_incidents: IncidentJson[];
+}
+
+/** The probe's own subject (key == id) and its secondary findings (`<id>:…`). */
+function subjectsOf(probe: ResolvedProbe, subjects: EngineState['subjects']): SubjectState[] {
+  const found: SubjectState[] = [];
+  const prefix = `${probe.id}:`;
+  for (const subject of subjects.values()) {
+    if (subject.key === probe.id || subject.key.startsWith(prefix)) found.push(subject);
+  }
+  return found;
+}
+
+function probeStatus(probe: ResolvedProbe, state: EngineState): ProbeStatusJson {
+  const known = subjectsOf(probe, state.subjects).filter((s) => s.ok !== null);
+  if (known.length === 0) return { id: probe.id, type: probe.type, ok: null, since: null };
+  const failing = known.filter((s) => s.ok === false);
+  if (failing.length === 0) {
+    // Healthy since the last of its findings came back.
+    return { id: probe.id, type: probe.type, ok: true, since: rfc3339(Math.max(...known.map((s) => s.since))) };
+  }
+  const first = failing.reduce((a, b) => (b.since < a.since ? b : a));
+  const status: ProbeStatusJson = { id: probe.id, type: probe.type, ok: false, since: rfc3339(first.since) };
+  // Only a root finding's incident carries a message about this probe; a symptom's would describe its root.
+  for (const subject of failing) {
+    const incident = subject.incidentId === null ? undefined : state.incidents.get(subject.incidentId);
+    if (incident && incident.state !== 'resolved') {
+      status.incident_id ??= incident.id;
+      if (incident.rootKey === subject.key) {
+        status.message = incident.message;
+        status.incident_id = incident.id;
+        break;
+      }
+    }
+  }
+  return status;
+}
+
+function serviceState(probes: ProbeStatusJson[]): ServiceState {
+  if (probes.some((p) => p.ok === false)) return 'failing';
+  if (probes.length === 0 || probes.some((p) => p.ok === null)) return 'unknown';
+  return 'ok';
+}
+
+export function buildStatus(config: Config, state: EngineState, now: number): StatusJson {
+  const open = [...state.incidents.values()]
+    .filter((i) => i.state !== 'resolved')
+    .sort((a, b) => (a.severity === b.severity ? a.openedAt - b.openedAt : a.severity < b.severity ? -1 : 1));
+
+  // Environment → service → probes, in the order the config names them.
+  const tree = new Map<string, Map<string, ProbeStatusJson[]>>();
+  for (const name of Object.keys(config.environments)) tree.set(name, new Map());
+  for (const probe of config.probes) {
+    if (!probe.enabled) continue;
+    let services = tree.get(probe.environment);
+    if (!services) tree.set(probe.environment, (services = new Map()));
+    let probes = services.get(probe.service);
+    if (!probes) services.set(probe.service, (probes = []));
+    probes.push(probeStatus(probe, state));
+  }
+
+  const environments: EnvironmentStatusJson[] = [];
+  for (const [name, services] of tree) {
+    const serviceList: ServiceStatusJson[] = [];
+    for (const [service, probes] of services) {
+      let severity: Severity | null = null;
+      for (const incident of open) {
+        if (incident.environment === name && incident.service === service) {
+          severity = severity === null ? incident.severity : worse(severity, incident.severity);
+        }
+      }
+      serviceList.push({ name: service, state: serviceState(probes), severity, probes });
+    }
+    environments.push({ name, severity_cap: config.environments[name]?.severityCap ?? null, services: serviceList });
+  }
+
+  return { generated_at: rfc3339(now), environments, open_incidents: open.map(incidentJson) };
+}
+
+export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState'>, now: () => number): void {
+  app.get('/api/status', async () => buildStatus(deps.config, deps.engineState(), now()));
+}

@@ -1,0 +1,116 @@
+// The store's schema as an ordered list of migrations, versioned with PRAGMA user_version.
+import type { Database } from 'better-sqlite3';
+
+/**
+ * MIGRATIONS[i] brings a database from schema i to schema i + 1. Append only: a released
+ * migration is never edited, because files written by it already exist.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    severity TEXT NOT NULL CHECK (severity IN ('S1', 'S2', 'S3', 'S4')),
+    environment TEXT NOT NULL,
+    service TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    root_probe TEXT NOT NULL,
+    root_key TEXT NOT NULL,
+    symptoms TEXT NOT NULL DEFAULT '[]',
+    opened_at INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    acknowledged_by TEXT,
+    resolved_at INTEGER,
+    respond_by INTEGER,
+    last_reminder_at INTEGER,
+    message TEXT NOT NULL,
+    evidence TEXT NOT NULL DEFAULT '[]'
+  ) STRICT;
+  -- loadEngineState and listIncidents({state: 'open'}) read the unresolved few, prune the old resolved.
+  CREATE INDEX incidents_unresolved ON incidents (id) WHERE state != 'resolved';
+  CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE state = 'resolved';
+
+  CREATE TABLE timeline (
+    incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    "by" TEXT,
+    PRIMARY KEY (incident_id, seq)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE subjects (
+    key TEXT PRIMARY KEY,
+    probe TEXT NOT NULL,
+    ok INTEGER,
+    failures INTEGER NOT NULL,
+    successes INTEGER NOT NULL,
+    severity TEXT,
+    since INTEGER NOT NULL,
+    incident_id INTEGER
+  ) STRICT, WITHOUT ROWID;
+
+  -- AUTOINCREMENT: a message id is never reused, so a late delivery result cannot mark the wrong row.
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    incident_id INTEGER,
+    event TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+    last_error TEXT,
+    delivered_at INTEGER,
+    dead_at INTEGER
+  ) STRICT;
+  CREATE INDEX outbox_pending ON outbox (next_attempt_at, id) WHERE state = 'pending';
+  CREATE INDEX outbox_finished ON outbox (coalesce(delivered_at, dead_at)) WHERE state != 'pending';
+
+  CREATE TABLE uptime (
+    probe TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    service TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    PRIMARY KEY (probe, hour)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX uptime_hour ON uptime (hour);
+
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value ANY
+  ) STRICT, WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export type MigrationFailure =
+  | { kind: 'newer'; found: number }
+  | { kind: 'failed'; to: number; cause: unknown };
+
+/**
+ * Brings `db` up to SCHEMA_VERSION. Each step runs in its own transaction together with its
+ * user_version bump, so a crash mid-migration leaves the file at the previous, consistent version.
+ * Returns what went wrong instead of throwing, so the caller can name the file in its error.
+ */
+export function migrate(db: Database): MigrationFailure | null {
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > SCHEMA_VERSION) return { kind: 'newer', found };
+  for (let version = found; version < SCHEMA_VERSION; version++) {
+    try {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[version] as string);
+        db.pragma(`user_version = ${version + 1}`);
+      })();
+    } catch (cause) {
+      return { kind: 'failed', to: version + 1, cause };
+    }
+  }
+  return null;
+}

@@ -1,0 +1,107 @@
+// Every SQL statement the store runs, prepared once per connection (apply and flushUptime are hot).
+import type Database from 'better-sqlite3';
+import type { UptimeRow } from './store.js';
+import type { IncidentRow, OutboxRow, SubjectRow, TimelineRow } from './rows.js';
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export function prepareStatements(db: Database.Database) {
+  const incidentColumns = `id, state, severity, environment, service, summary, root_probe, root_key, symptoms,
+    opened_at, acknowledged_at, acknowledged_by, resolved_at, respond_by, last_reminder_at, message, evidence`;
+  return {
+    upsertIncident: db.prepare<[IncidentRow]>(
+      `INSERT INTO incidents (${incidentColumns}) VALUES (@id, @state, @severity, @environment, @service, @summary,
+         @root_probe, @root_key, @symptoms, @opened_at, @acknowledged_at, @acknowledged_by, @resolved_at,
+         @respond_by, @last_reminder_at, @message, @evidence)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
+         environment = excluded.environment, service = excluded.service, summary = excluded.summary,
+         root_probe = excluded.root_probe, root_key = excluded.root_key, symptoms = excluded.symptoms,
+         opened_at = excluded.opened_at, acknowledged_at = excluded.acknowledged_at,
+         acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
+         respond_by = excluded.respond_by, last_reminder_at = excluded.last_reminder_at,
+         message = excluded.message, evidence = excluded.evidence`,
+    ),
+    upsertSubject: db.prepare<[SubjectRow]>(
+      `INSERT INTO subjects (key, probe, ok, failures, successes, severity, since, incident_id)
+       VALUES (@key, @probe, @ok, @failures, @successes, @severity, @since, @incident_id)
+       ON CONFLICT (key) DO UPDATE SET probe = excluded.probe, ok = excluded.ok, failures = excluded.failures,
+         successes = excluded.successes, severity = excluded.severity, since = excluded.since,
+         incident_id = excluded.incident_id`,
+    ),
+    appendTimeline: db.prepare<[number, number, number, string, string, string | null]>(
+      `INSERT INTO timeline (incident_id, seq, at, event, detail, "by")
+       VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM timeline WHERE incident_id = ?), ?, ?, ?, ?)`,
+    ),
+    // created_at is bound twice: a new message is due at once.
+    insertMessage: db.prepare<[string, string, number, number | null, string, string, number]>(
+      `INSERT INTO outbox (sink, channel, created_at, incident_id, event, body, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    timelineOf: db.prepare<[number], TimelineRow>(
+      `SELECT at, event, detail, "by" FROM timeline WHERE incident_id = ? ORDER BY seq`,
+    ),
+    subjects: db.prepare<[], SubjectRow>(`SELECT * FROM subjects ORDER BY key`),
+    // INDEXED BY: with no ANALYZE statistics the planner would scan 90 days of history instead.
+    incidentsToResume: db.prepare<[number], IncidentRow>(
+      `SELECT * FROM incidents WHERE state != 'resolved'
+       UNION ALL SELECT * FROM incidents INDEXED BY incidents_resolved_at WHERE state = 'resolved' AND resolved_at >= ?
+       ORDER BY id`,
+    ),
+    // Pruned incidents leave their highest id in meta, so an id is never handed out twice.
+    nextIncidentId: db.prepare<[], { next: number }>(
+      `SELECT max(coalesce((SELECT max(id) FROM incidents), 0),
+                  coalesce((SELECT value FROM meta WHERE key = 'last_incident_id'), 0)) + 1 AS next`,
+    ),
+    rememberLastIncidentId: db.prepare<[]>(
+      `INSERT INTO meta (key, value) SELECT 'last_incident_id', max(id) FROM incidents HAVING max(id) IS NOT NULL
+       ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+    ),
+    incident: db.prepare<[number], IncidentRow>(`SELECT * FROM incidents WHERE id = ?`),
+    listAll: db.prepare<[number], IncidentRow>(`SELECT * FROM incidents ORDER BY id DESC LIMIT ?`),
+    listOpen: db.prepare<[number], IncidentRow>(
+      `SELECT * FROM incidents WHERE state != 'resolved' ORDER BY id DESC LIMIT ?`,
+    ),
+    listResolved: db.prepare<[number], IncidentRow>(
+      `SELECT * FROM incidents WHERE state = 'resolved' ORDER BY id DESC LIMIT ?`,
+    ),
+    addUptime: db.prepare<[UptimeRow]>(
+      `INSERT INTO uptime (probe, environment, service, hour, ok, failed)
+       VALUES (@probe, @environment, @service, @hour, @ok, @failed)
+       ON CONFLICT (probe, hour) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed,
+         environment = excluded.environment, service = excluded.service`,
+    ),
+    // INDEXED BY, as above: a range of recent hours, not every row kept for the retention.
+    uptimeSince: db.prepare<[number], UptimeRow>(
+      `SELECT probe, environment, service, hour, ok, failed FROM uptime INDEXED BY uptime_hour WHERE hour > ?
+       ORDER BY probe, hour`,
+    ),
+    // A message waits behind an earlier one of its channel that is still waiting for a retry, so
+    // order per channel holds across restarts, not only in the outbox's memory.
+    pending: db.prepare<{ now: number; limit: number }, OutboxRow>(
+      `SELECT id, sink, channel, created_at, incident_id, event, body, attempts, last_error FROM outbox AS o
+       WHERE state = 'pending' AND next_attempt_at <= @now
+         AND NOT EXISTS (SELECT 1 FROM outbox AS w WHERE w.state = 'pending' AND w.sink = o.sink
+                         AND w.channel = o.channel AND w.id < o.id AND w.next_attempt_at > @now)
+       ORDER BY id LIMIT @limit`,
+    ),
+    pendingCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE state = 'pending'`),
+    delivered: db.prepare<[number, number]>(
+      `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id = ? AND state = 'pending'`,
+    ),
+    failed: db.prepare<[string, number, number]>(
+      `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+       WHERE id = ? AND state = 'pending'`,
+    ),
+    dead: db.prepare<[string, number, number]>(
+      `UPDATE outbox SET state = 'dead', last_error = ?, dead_at = ? WHERE id = ? AND state = 'pending'`,
+    ),
+    pruneIncidents: db.prepare<[number]>(`DELETE FROM incidents WHERE state = 'resolved' AND resolved_at < ?`),
+    pruneMessages: db.prepare<[number]>(
+      `DELETE FROM outbox WHERE state != 'pending' AND coalesce(delivered_at, dead_at) < ?`,
+    ),
+    pruneUptime: db.prepare<[number]>(`DELETE FROM uptime WHERE hour <= ?`),
+    setMeta: db.prepare<[string, number]>(
+      `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    ),
+  };
+}

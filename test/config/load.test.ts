@@ -1,0 +1,260 @@
+// The loader on real files: the shipped configs load, defaults and inheritance apply, secrets resolve, the result is frozen.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t, { type Test } from 'tap';
+import { ConfigError } from '../../src/config/errors.js';
+import { loadConfig, loadConfigText } from '../../src/config/load.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+const SARTIQ_ENV: NodeJS.ProcessEnv = {
+  VIGIL_API_TOKEN: 'api-token-1111',
+  VIGIL_SSH_PRIVATE_KEY: '-----BEGIN OPENSSH PRIVATE KEY-----\nssh-key-2222\n-----END OPENSSH PRIVATE KEY-----\n',
+  PROD_BACKEND_DB_URL: 'postgres://vigil:pw-3333@127.0.0.1:5432/app',
+  PROD_COMPUTE_DB_URL: 'postgres://vigil:pw-4444@127.0.0.1:5432/app',
+  STAGING_BACKEND_DB_URL: 'postgres://vigil:pw-5555@127.0.0.1:5432/app',
+  STAGING_COMPUTE_DB_URL: 'postgres://vigil:pw-6666@127.0.0.1:5432/app',
+  DISCORD_WEBHOOK_ERRORS: 'https://discord.com/api/webhooks/1/errors-7777',
+  DISCORD_WEBHOOK_WARNINGS: 'https://discord.com/api/webhooks/2/warnings-8888',
+  DISCORD_WEBHOOK_OPS: 'https://discord.com/api/webhooks/3/ops-9999',
+  BETTERSTACK_SOURCE_TOKEN: 'bs-token-aaaa',
+  BETTERSTACK_HEARTBEAT_URL: 'https://uptime.betterstack.com/api/v1/heartbeat/bbbb',
+};
+
+function refusal(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError, the config loaded');
+}
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('probes/local.yaml loads with no secrets at all', async (t) => {
+  const config = loadConfig(path.join(root, 'probes/local.yaml'), {});
+  t.same(Object.keys(config.environments), ['local']);
+  t.equal(config.store.path, 'data/vigil.db');
+  t.same([config.server.host, config.server.port], ['127.0.0.1', 9477]);
+  const health = config.probes.find((p) => p.id === 'vigil-health');
+  t.ok(health, 'vigil watches its own /healthz');
+  t.equal(health?.spec.type === 'http' && health.spec.url, 'http://127.0.0.1:9477/healthz');
+  for (const p of config.probes) {
+    t.equal(p.environment, 'local');
+    t.equal(p.intervalMs, 10_000, `${p.id} runs every 10s`);
+  }
+  t.ok(config.probes.some((p) => p.spec.type === 'http' && (p.spec.expect.json !== undefined || p.spec.expect.body_contains !== undefined)));
+});
+
+t.test('probes/sartiq.yaml loads the real fleet with its secrets', async (t) => {
+  const config = loadConfig(path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV);
+  t.same(config.environments, { production: { severityCap: null }, staging: { severityCap: 'S3' }, dev: { severityCap: 'S4' } });
+  t.same(Object.keys(config.hosts).sort(), ['prod-backend', 'prod-compute', 'staging-backend', 'staging-compute']);
+  t.equal(config.hosts['prod-backend']?.address, '10.0.0.2');
+  t.equal(config.hosts['staging-compute']?.address, '10.0.1.4');
+  t.equal(config.hosts['prod-backend']?.privateKey, SARTIQ_ENV.VIGIL_SSH_PRIVATE_KEY);
+  t.equal(config.hosts['prod-backend']?.port, 22, 'port defaults to 22');
+  t.equal(config.databases['prod-backend-db']?.url, SARTIQ_ENV.PROD_BACKEND_DB_URL);
+  t.equal(config.server.apiToken, SARTIQ_ENV.VIGIL_API_TOKEN);
+  t.same(config.alerts.discord, {
+    errors: SARTIQ_ENV.DISCORD_WEBHOOK_ERRORS,
+    warnings: SARTIQ_ENV.DISCORD_WEBHOOK_WARNINGS,
+    ops: SARTIQ_ENV.DISCORD_WEBHOOK_OPS,
+  });
+  t.equal(config.alerts.betterstack?.sourceToken, SARTIQ_ENV.BETTERSTACK_SOURCE_TOKEN);
+  t.equal(config.alerts.betterstack?.heartbeatUrl, SARTIQ_ENV.BETTERSTACK_HEARTBEAT_URL);
+
+  const byId = new Map(config.probes.map((p) => [p.id, p]));
+  const dbReady = byId.get('prod-backend-db-ready');
+  t.match(dbReady, { environment: 'production', service: 'db', severity: 'S1', implicitDeps: ['host:prod-backend'] });
+  t.same(byId.get('prod-backend-health')?.dependsOn, ['prod-backend-db-ready']);
+  t.match(byId.get('prod-backend-ps'), { service: 'prod-backend', severity: 'S2', implicitDeps: ['host:prod-backend'] });
+  t.match(byId.get('prod-backend-errors'), { service: 'backend', severity: 'S3', intervalMs: 60_000 });
+  t.match(byId.get('prod-backend-db-connections'), { severity: 'S3', spec: { warn: 0.8 } });
+  t.same(byId.get('prod-backend-db-long-queries')?.escalate, [{ count: 5, severity: 'S2' }]);
+  t.match(byId.get('prod-task-queue'), { type: 'pg_query', spec: { warn: 1000 } });
+  t.equal(byId.get('staging-backend-db-ready')?.environment, 'staging', 'inherited from the database');
+  for (const env of ['production', 'staging']) {
+    for (const service of ['backend', 'compute', 'webapp']) {
+      t.ok(config.probes.some((p) => p.type === 'http' && p.environment === env && p.service === service), `${env} ${service} health check`);
+    }
+  }
+});
+
+t.test('defaults, inheritance and file secrets on a small config', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(path.join(dir, 'secrets'));
+  writeFileSync(path.join(dir, 'secrets/key.pem'), 'KEY-CONTENT\n');
+  writeFileSync(path.join(dir, 'secrets/db-url'), 'postgres://vigil:from-file@127.0.0.1/app\n');
+  const config = loadConfigText(
+    `
+server: { listen: "[::1]:9500" }
+defaults: { interval: 20s, timeout: 15s, failure_threshold: 3 }
+environments: { production: {}, staging: { severity_cap: S3 } }
+hosts:
+  backend:
+    environment: staging
+    address: 10.0.1.3
+    user: ubuntu
+    private_key_file: secrets/key.pem
+    host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKey"
+    compose_dir: /srv/app
+databases:
+  app-db: { environment: production, url_file: secrets/db-url, via: backend, service: postgres }
+probes:
+  - { id: api, type: http, environment: production, url: "https://api.example.com/", headers: { X-Token: { value_env: API_HEADER } }, interval: 5s }
+  - { id: ps, type: compose_ps, host: backend, services: { api: S1 } }
+  - { id: logs, type: compose_logs, host: backend, service: api, pattern: ERROR }
+  - { id: db-ready, type: pg_ready, database: app-db, escalate: { after: 10m, severity: S1 } }
+  - { id: nightly, type: pg_query, database: app-db, sql: "SELECT 1", warn: 1, schedule: "0 3 * * *", depends_on: [db-ready] }
+`,
+    'inline.yaml',
+    { API_HEADER: 'header-secret' },
+    dir,
+  );
+  t.same([config.server.host, config.server.port], ['::1', 9500]);
+  t.equal(config.hosts.backend?.privateKey, 'KEY-CONTENT\n', 'a key file keeps its bytes');
+  t.equal(config.hosts.backend?.passphrase, null);
+  t.equal(config.databases['app-db']?.url, 'postgres://vigil:from-file@127.0.0.1/app', 'a URL file loses its newline');
+  const [api, ps, logs, dbReady, nightly] = config.probes;
+  t.match(api, { service: 'api', severity: 'S2', intervalMs: 5000, timeoutMs: 5000, failureThreshold: 3, successThreshold: 2, summary: 'HTTP check api failing' });
+  t.same(api?.headers, { 'X-Token': 'header-secret' });
+  t.same(api?.implicitDeps, []);
+  t.match(ps, { environment: 'staging', service: 'backend', intervalMs: 20_000, timeoutMs: 15_000, implicitDeps: ['host:backend'] });
+  t.match(logs, { service: 'api', severity: 'S3', summary: 'Errors in api logs', implicitDeps: ['host:backend'] });
+  t.match(dbReady, { environment: 'production', service: 'postgres', summary: 'App-db unreachable', implicitDeps: ['host:backend'] });
+  t.same(dbReady?.escalate, [{ after: 600_000, severity: 'S1' }], 'a single escalate rule becomes a list');
+  t.match(nightly, { schedule: '0 3 * * *', severity: 'S3', dependsOn: ['db-ready'] });
+});
+
+t.test('the loaded config is deeply frozen', async (t) => {
+  const config = loadConfig(path.join(root, 'probes/local.yaml'), {});
+  const probe = config.probes[0];
+  t.ok(Object.isFrozen(config) && Object.isFrozen(config.probes) && Object.isFrozen(probe));
+  t.ok(probe && Object.isFrozen(probe.spec) && Object.isFrozen(probe.dependsOn));
+  t.throws(() => {
+    (config.server as { port: number }).port = 1;
+  }, TypeError);
+  t.throws(() => {
+    (config.probes as unknown[]).push({});
+  }, TypeError);
+});
+
+t.test('a missing or empty environment variable is reported at its key', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'vigil.yaml');
+  writeFileSync(
+    file,
+    `environments: { production: {} }
+databases:
+  main:
+    environment: production
+    url_env: PROD_DB_URL
+alerts:
+  discord:
+    ops: { url_env: DISCORD_OPS }
+`,
+  );
+  const err = refusal(() => loadConfig(file, { DISCORD_OPS: '' }));
+  t.equal(err.code, 'VIGIL_ERR_CONFIG');
+  t.same(err.problems, [
+    { file, line: 5, col: 5, path: 'databases.main.url_env', message: 'environment variable PROD_DB_URL is not set' },
+    { file, line: 8, col: 12, path: 'alerts.discord.ops.url_env', message: 'environment variable DISCORD_OPS is empty' },
+  ]);
+  t.equal(err.message.split('\n')[0], `${file}:5:5 databases.main.url_env: environment variable PROD_DB_URL is not set`);
+});
+
+t.test('an unreadable secret file is reported with the OS reason, relative to the config file', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(path.join(dir, 'conf'));
+  mkdirSync(path.join(dir, 'conf/a-directory'));
+  const file = path.join(dir, 'conf/vigil.yaml');
+  writeFileSync(
+    file,
+    `environments: { production: {} }
+server: { api_token_file: a-directory }
+databases:
+  main: { environment: production, url_file: ./nowhere/db-url }
+`,
+  );
+  const err = refusal(() => loadConfig(file, {}));
+  t.same(
+    err.problems.map((p) => `${p.line}:${p.col} ${p.path}: ${p.message}`),
+    [
+      '2:11 server.api_token_file: cannot read "a-directory": EISDIR: illegal operation on a directory, read',
+      '4:36 databases.main.url_file: cannot read "./nowhere/db-url": ENOENT: no such file or directory',
+    ],
+  );
+});
+
+t.test('an unreadable config file is a ConfigError, not a crash', async (t) => {
+  const dir = tempDir(t);
+  const missing = path.join(dir, 'nope.yaml');
+  const err = refusal(() => loadConfig(missing, {}));
+  t.equal(err.message, `${missing}:1:1 cannot read the config file: ENOENT: no such file or directory`);
+  if (process.getuid?.() !== 0) {
+    const locked = path.join(dir, 'locked.yaml');
+    writeFileSync(locked, 'environments: {}\n');
+    chmodSync(locked, 0o000);
+    t.match(refusal(() => loadConfig(locked, {})).message, /EACCES/);
+  }
+});
+
+t.test('a missing secret never prints another secret, nor a secret file content', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(path.join(dir, 'key.pem'), 'PRIVATE-KEY-CONTENT-zzzz');
+  const text = `
+server: { api_token_env: API_TOKEN }
+environments: { production: {} }
+hosts:
+  h: { environment: production, address: x, user: u, private_key_file: key.pem, passphrase_env: KEY_PASS, host_key_sha256: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", compose_dir: /srv }
+databases:
+  main: { environment: production, url_env: DB_URL }
+alerts:
+  discord: { errors: { url_env: HOOK_ERRORS }, ops: { url_env: HOOK_OPS } }
+  betterstack: { source_token_env: BS_TOKEN }
+probes:
+  - { id: api, type: http, environment: production, url: "https://x.example/", headers: { Authorization: { value_env: AUTH_HEADER } } }
+`;
+  const env = {
+    API_TOKEN: 'secret-api-token-0001',
+    KEY_PASS: 'secret-passphrase-0002',
+    DB_URL: 'postgres://vigil:secret-db-0003@db/app',
+    HOOK_ERRORS: 'https://discord.example/api/webhooks/1/secret-hook-0004',
+    BS_TOKEN: 'secret-bs-0005',
+    AUTH_HEADER: 'Bearer secret-header-0006',
+  };
+  const err = refusal(() => loadConfigText(text, 'inline.yaml', env, dir));
+  t.same(err.problems.map((p) => p.message), ['environment variable HOOK_OPS is not set']);
+  for (const secret of [...Object.values(env), 'PRIVATE-KEY-CONTENT-zzzz']) {
+    t.notOk(err.message.includes(secret), 'no secret value in the message');
+    t.notOk(JSON.stringify(err.problems).includes(secret), 'no secret value in the problems');
+  }
+});
+
+t.test('problems are sorted by position and formatted one per line', async (t) => {
+  const err = refusal(() =>
+    loadConfigText(
+      `probes:
+  - { id: b, type: http, environment: nowhere, url: "https://b.example/", interval: soon }
+environments: { production: {} }
+bogus: 1
+`,
+      'sorted.yaml',
+      {},
+    ),
+  );
+  t.same(err.message.split('\n'), [
+    'sorted.yaml:2:26 probes[0].environment: unknown environment "nowhere"',
+    'sorted.yaml:2:75 probes[0].interval: expected a duration like "30s", got "soon"',
+    'sorted.yaml:4:1 bogus: unknown key "bogus"',
+  ]);
+});

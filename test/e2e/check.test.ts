@@ -1,0 +1,84 @@
+// `vigil check` as an operator runs it: real targets, the real CLI, the exit code tells the worst.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { VigilProcess, freePort } from '../helpers/vigil-process.js';
+
+async function runCheck(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = new VigilProcess(args);
+  const { code } = await p.exited;
+  return { code, stdout: p.stdout, stderr: p.stderr };
+}
+
+t.test('vigil check reports grouped findings and exits with the worst severity', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-check-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const srv = createServer((req, res) => {
+    if (req.url === '/broken') {
+      res.statusCode = 500;
+      res.end('database is gone');
+    } else res.end('ok');
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => srv.close());
+  const port = (srv.address() as { port: number }).port;
+  const closed = await freePort();
+  const file = join(dir, 'vigil.yaml');
+  writeFileSync(
+    file,
+    `environments:
+  production: {}
+  staging: { severity_cap: S3 }
+probes:
+  - { id: api-ok, type: http, environment: production, service: backend, url: "http://127.0.0.1:${port}/" }
+  - { id: api-broken, type: http, environment: production, service: backend, severity: S1, summary: Backend API down, url: "http://127.0.0.1:${port}/broken" }
+  - { id: staging-down, type: http, environment: staging, service: compute, severity: S1, url: "http://127.0.0.1:${closed}/" }
+`,
+  );
+
+  const all = await runCheck(['check', '--config', file]);
+  t.equal(all.code, 2, 'exit 2: the worst failure is S1');
+  t.match(all.stdout, /3 checks: 1 passed, 2 failed/);
+  t.match(all.stdout, /S1 api-broken {2}HTTP 500/);
+  t.match(all.stdout, /S3 staging-down {2}.*refused/, 'staging is capped at S3');
+  t.ok(all.stdout.indexOf('staging') < all.stdout.indexOf('production'), 'the worst environment comes last');
+  t.match(all.stdout.trim().split('\n').at(-1), /^Worst: S1 api-broken on production\/backend: HTTP 500/);
+
+  const json = await runCheck(['check', '--json', '--config', file, '--only', 'staging-down']);
+  t.equal(json.code, 1, 'exit 1: only an S3 failure');
+  const parsed = JSON.parse(json.stdout);
+  t.equal(parsed.worst, 'S3');
+  t.equal(parsed.results.length, 1);
+  t.match(parsed.results[0], { probe: 'staging-down', ok: false, severity: 'S3', environment: 'staging' });
+
+  const ok = await runCheck(['check', '--config', file, '--only', 'api-ok']);
+  t.equal(ok.code, 0);
+  t.match(ok.stdout, /All checks passed\./);
+
+  const unknown = await runCheck(['check', '--config', file, '--only', 'nope']);
+  t.equal(unknown.code, 78);
+  t.match(unknown.stderr, /no probe with id "nope"/);
+});
+
+t.test('vigil validate and schema', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-validate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, 'environments:\n  local: {}\nprobes:\n  - { id: a, type: http, environment: local, url: "http://127.0.0.1:1/" }\n');
+  const v = await runCheck(['validate', '--config', good]);
+  t.equal(v.code, 0);
+  t.match(v.stdout, /OK — 1 probes/);
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'environments:\n  local: {}\nprobes:\n  - { id: a, type: http, environment: nowhere, url: "http://127.0.0.1:1/", colour: red }\n');
+  const b = await runCheck(['validate', '--config', bad]);
+  t.equal(b.code, 78);
+  t.match(b.stderr, /unknown key "colour"/);
+  t.match(b.stderr, /nowhere/);
+  t.match(b.stderr, /2 problems in the config/, 'every error at once');
+  const s = await runCheck(['schema']);
+  t.equal(s.code, 0);
+  const schema = JSON.parse(s.stdout);
+  t.ok(JSON.stringify(schema).includes('compose_ps'), 'the schema knows every probe type');
+});

@@ -1,0 +1,165 @@
+// End to end: the real `vigil run` process watches a real target that goes down and up, survives a
+// SIGKILL mid-incident without announcing again, reloads on SIGHUP and stops cleanly on SIGTERM.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
+
+/** A target whose health endpoint can be taken down (connection refused) and brought back. */
+class Target {
+  #server: Server | null = null;
+  constructor(readonly port: number) {}
+  async up(): Promise<void> {
+    const srv = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ status: 'ok', path: req.url }));
+    });
+    await new Promise<void>((resolve) => srv.listen(this.port, '127.0.0.1', resolve));
+    this.#server = srv;
+  }
+  async down(): Promise<void> {
+    const srv = this.#server;
+    this.#server = null;
+    if (!srv) return;
+    srv.closeAllConnections();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
+}
+
+function config(vigilPort: number, targetPort: number, dbPath: string, extraProbe = ''): string {
+  return `
+server:
+  listen: 127.0.0.1:${vigilPort}
+  public_url: http://127.0.0.1:${vigilPort}
+store:
+  path: ${dbPath}
+defaults:
+  interval: 500ms
+  timeout: 400ms
+  failure_threshold: 2
+  success_threshold: 2
+environments:
+  production: {}
+probes:
+  - id: backend-health
+    type: http
+    environment: production
+    service: backend
+    severity: S1
+    summary: Backend API down
+    url: http://127.0.0.1:${targetPort}/health
+    expect: { json: { status: ok } }
+${extraProbe}`;
+}
+
+async function api(port: number, path: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.json() };
+}
+
+t.test('vigil run: down → incident, SIGKILL → resumed without a second page, up → resolved', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [vigilPort, targetPort] = [await freePort(), await freePort()];
+  const target = new Target(targetPort);
+  await target.up();
+  t.teardown(() => target.down());
+  const file = join(dir, 'vigil.yaml');
+  writeFileSync(file, config(vigilPort, targetPort, join(dir, 'vigil.db')));
+
+  let vigil = new VigilProcess(['run', '--config', file]);
+  t.teardown(() => vigil.kill('SIGKILL'));
+  await waitFor(async () => (await api(vigilPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000, () => vigil.stderr);
+  t.same((await api(vigilPort, '/api/incidents?state=open')).body, { incidents: [] }, 'no incident while the target is up');
+
+  await target.down();
+  const opened = await vigil.waitForLine((l) => l.event === 'opened');
+  t.equal(opened.msg, '[INCIDENT] S1 - Backend API down on production. Investigating.', 'the exact #ops wording');
+  t.equal(opened.level, 'error', 'S1 logs at error');
+  t.match(opened, { incident_id: Number, severity: 'S1', environment: 'production', service: 'backend', probe: 'backend-health', summary: 'Backend API down' });
+  const id = opened.incident_id as number;
+  const inc = await api(vigilPort, `/api/incidents/${id}`);
+  t.equal(inc.status, 200);
+  t.match(inc.body, { id, state: 'open', severity: 'S1', environment: 'production', service: 'backend', root_probe: 'backend-health' });
+  t.match(inc.body.timeline[0], { event: 'opened' });
+  t.match(inc.body.respond_by, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, 'an S1 has a respond-by time');
+  const metrics = await (await fetch(`http://127.0.0.1:${vigilPort}/metrics`)).text();
+  t.match(metrics, /vigil_probe_success\{probe="backend-health",type="http",environment="production",service="backend"\} 0/);
+  t.match(metrics, /vigil_incidents_open\{environment="production",severity="S1"\} 1/);
+
+  // Crash mid-incident; the restarted daemon must resume it without paging again.
+  vigil.kill('SIGKILL');
+  await vigil.exited;
+  vigil = new VigilProcess(['run', '--config', file]);
+  await waitFor(async () => (await api(vigilPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000, () => vigil.stderr);
+  const after = await api(vigilPort, '/api/incidents?state=open');
+  t.equal(after.body.incidents.length, 1, 'still exactly one open incident');
+  t.equal(after.body.incidents[0].id, id, 'the same incident');
+  const started = await vigil.waitForLine((l) => /vigil watching/.test(l.msg));
+  t.equal(started.open_incidents, 1, 'the restart reports the resumed incident');
+
+  await target.up();
+  const resolved = await vigil.waitForLine((l) => l.event === 'resolved');
+  t.match(resolved.msg, /^\[RESOLVED\] S1 - Backend API down on production\. Resolved after (\d+m )?\d+s\.$/);
+  t.equal(vigil.lines.filter((l) => l.event === 'opened' || l.event === 'reopened').length, 0, 'never announced again after the restart');
+  const final = await api(vigilPort, `/api/incidents/${id}`);
+  t.equal(final.body.state, 'resolved');
+  t.ok(final.body.resolved_at);
+
+  vigil.kill('SIGTERM');
+  const exit = await Promise.race([vigil.exited, new Promise((r) => setTimeout(() => r('hung'), 15_000))]);
+  t.same(exit, { code: 0, signal: null }, 'SIGTERM stops cleanly within 15 s');
+  t.ok(vigil.lines.some((l) => l.msg === 'vigil stopped'));
+});
+
+t.test('vigil run: SIGHUP reloads a good config and refuses a bad one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [vigilPort, targetPort] = [await freePort(), await freePort()];
+  const target = new Target(targetPort);
+  await target.up();
+  t.teardown(() => target.down());
+  const file = join(dir, 'vigil.yaml');
+  const db = join(dir, 'vigil.db');
+  writeFileSync(file, config(vigilPort, targetPort, db));
+  const vigil = new VigilProcess(['run', '--config', file]);
+  t.teardown(() => vigil.kill('SIGKILL'));
+  await waitFor(async () => (await api(vigilPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000, () => vigil.stderr);
+
+  writeFileSync(file, `${config(vigilPort, targetPort, db)}\n  - { id: broken, type: http, interval: soon }\n`);
+  vigil.kill('SIGHUP');
+  const refused = await vigil.waitForLine((l) => /config reload refused/.test(l.msg));
+  t.match(JSON.stringify(refused.problems), /expected a duration like \\"30s\\", got \\"soon\\"/, 'says what is wrong and where');
+  t.equal((await api(vigilPort, '/healthz')).status, 200, 'the old config keeps running');
+
+  const extra = `  - id: second-health
+    type: http
+    environment: production
+    service: webapp
+    url: http://127.0.0.1:${targetPort}/other
+`;
+  writeFileSync(file, config(vigilPort, targetPort, db, extra));
+  vigil.kill('SIGHUP');
+  await vigil.waitForLine((l) => /config reloaded/.test(l.msg));
+  const status = await waitFor(async () => {
+    const s = await api(vigilPort, '/api/status');
+    const text = JSON.stringify(s.body);
+    return text.includes('second-health') && text.includes('webapp') ? s : null;
+  }, 15_000);
+  t.ok(status, 'the new probe shows up in /api/status');
+  vigil.kill('SIGTERM');
+  t.same(await vigil.exited, { code: 0, signal: null });
+});
+
+t.test('vigil run with a bad config exits 78 and names file, line and key', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'environments:\n  production: {}\nprobes:\n  - id: x\n    type: http\n    environment: production\n    url: http://127.0.0.1:1/\n    interval: soon\n');
+  const vigil = new VigilProcess(['run', '--config', file]);
+  const exit = await vigil.exited;
+  t.equal(exit.code, 78);
+  t.match(vigil.stderr, `${file}:8:5 probes[0].interval: expected a duration like "30s", got "soon"`);
+});

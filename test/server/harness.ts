@@ -1,0 +1,117 @@
+// Real deps for buildApp in tests: an in-memory SQLite store, real metrics and logger, engine state by hand.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../src/config/types.js';
+import type { Command, CommandResult, EngineState } from '../../src/incidents/state.js';
+import { createLogger } from '../../src/log.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { buildApp } from '../../src/server/app.js';
+import { openStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import type { Incident, SubjectState, TimelineEntry } from '../../src/types.js';
+import { testConfig } from '../helpers/config.js';
+
+export const NOW = Date.UTC(2024, 4, 1, 3, 12, 0);
+
+export interface Harness {
+  app: FastifyInstance;
+  store: Store;
+  metrics: Metrics;
+  subjects: Map<string, SubjectState>;
+  incidents: Map<number, Incident>;
+  health: { scheduler: boolean; store: boolean; ready: boolean };
+  /** Raw JSON log lines the app wrote. */
+  logs: string[];
+  dispatched: Command[];
+  seed(incident: Incident): void;
+  close(): Promise<void>;
+}
+
+export function makeIncident(overrides: Partial<Incident> & { id: number }): Incident {
+  return {
+    state: 'open',
+    severity: 'S1',
+    environment: 'production',
+    service: 'backend',
+    summary: 'Backend API down',
+    rootProbe: 'backend-health',
+    rootKey: 'backend-health',
+    symptoms: [],
+    openedAt: NOW - 5 * 60_000,
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+    resolvedAt: null,
+    respondBy: NOW + 25 * 60_000,
+    lastReminderAt: null,
+    message: 'connection refused',
+    timeline: [{ at: NOW - 5 * 60_000, event: 'opened', detail: 'connection refused' }],
+    evidence: [],
+    ...overrides,
+  };
+}
+
+export function subject(key: string, ok: boolean | null, overrides: Partial<SubjectState> = {}): SubjectState {
+  const probe = key.split(':')[0] ?? key;
+  return { key, probe, ok, failures: ok === false ? 2 : 0, successes: ok ? 2 : 0, severity: null, since: NOW - 60_000, incidentId: null, ...overrides };
+}
+
+export function harness(opts: { config?: Config; now?: number } = {}): Harness {
+  const store = openStore(':memory:');
+  const metrics = createMetrics('test');
+  const logs: string[] = [];
+  const log = createLogger({ level: 'trace', destination: { write: (line: string) => void logs.push(line) } });
+  const subjects = new Map<string, SubjectState>();
+  const incidents = new Map<number, Incident>();
+  const health = { scheduler: true, store: true, ready: true };
+  const dispatched: Command[] = [];
+  const now = opts.now ?? NOW;
+  const engineState = (): EngineState => ({ subjects, incidents, nextIncidentId: Math.max(0, ...incidents.keys()) + 1 });
+
+  function save(incident: Incident, entries: TimelineEntry[]): void {
+    store.apply({ subjects: [], incidents: [incident], timeline: entries.map((entry) => ({ incidentId: incident.id, entry })), messages: [], events: [] });
+    if (incident.state === 'resolved') incidents.delete(incident.id);
+    else incidents.set(incident.id, incident);
+  }
+
+  // A stand-in for the engine's command handling (being written separately): it keeps the same
+  // contract — not_found, conflict by state, ok with the updated incident — over the real store.
+  function dispatch(cmd: Command): CommandResult {
+    dispatched.push(cmd);
+    const current = store.getIncident(cmd.incidentId);
+    if (!current) return { ok: false, code: 'not_found', message: `no incident ${cmd.incidentId}` };
+    let next: Incident;
+    let entry: TimelineEntry;
+    if (cmd.type === 'ack') {
+      if (current.state !== 'open') return { ok: false, code: 'conflict', message: `incident ${current.id} is ${current.state}` };
+      entry = { at: now, event: 'acknowledged', by: cmd.by, detail: `acknowledged by ${cmd.by}` };
+      next = { ...current, state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: cmd.by };
+    } else if (cmd.type === 'resolve') {
+      if (current.state === 'resolved') return { ok: false, code: 'conflict', message: `incident ${current.id} is already resolved` };
+      entry = { at: now, event: 'resolved', by: cmd.by, detail: cmd.note ?? `resolved by ${cmd.by}` };
+      next = { ...current, state: 'resolved', resolvedAt: now };
+    } else {
+      entry = { at: now, event: 'note', by: cmd.by, detail: cmd.text };
+      next = { ...current };
+    }
+    next.timeline = [...current.timeline, entry];
+    save(next, [entry]);
+    const state = engineState();
+    return { ok: true, incident: next, state, events: [], changed: { subjects: [], incidents: [next], timeline: [{ incidentId: next.id, entry }] } };
+  }
+
+  const app = buildApp({ config: opts.config ?? testConfig(), store, metrics, log, engineState, dispatch, health: () => health, now: () => now });
+  return {
+    app,
+    store,
+    metrics,
+    subjects,
+    incidents,
+    health,
+    logs,
+    dispatched,
+    seed: (incident) => save(incident, incident.timeline),
+    close: async () => {
+      await app.close();
+      store.close();
+    },
+  };
+}
