@@ -61,7 +61,7 @@ ${probes.join('\n')}
 `;
   const config = loadConfigText(yaml, 'bench.yaml', {});
   const lags: number[] = [];
-  const log = createLogger({ level: 'warn' });
+  const log = createLogger({ level: 'silent' });
   const cpu0 = process.cpuUsage();
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);

@@ -81,14 +81,13 @@ export function formatReport(report: CheckReport, opts: FormatOptions): string {
       lines.push(`  ${service}`);
       const ordered = [...results].sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key));
       for (const r of ordered) {
-        const took = `${Math.round(r.durationMs)} ms`;
         if (r.skipped) {
           lines.push(`    ${paint('dim', `- ${r.key}  skipped: ${r.message}`)}`);
         } else if (r.ok) {
-          lines.push(`    ${paint('ok', 'ok')} ${r.key}  ${r.message} ${paint('dim', `(${took})`)}`);
+          lines.push(`    ${paint('ok', 'ok')} ${r.key}  ${r.message}`);
         } else {
           const sev = r.severity ?? 'S4';
-          lines.push(`    ${paint(sev, sev)} ${r.key}  ${r.message} ${paint('dim', `(${took})`)}`);
+          lines.push(`    ${paint(sev, sev)} ${r.key}  ${r.message}`);
           if (r.evidence) for (const e of r.evidence.split('\n').slice(0, 12)) lines.push(`         ${paint('dim', e)}`);
         }
       }

@@ -28,8 +28,8 @@ export function seconds(ms: number): number {
   return Math.round(ms) / 1000;
 }
 
-/** "850ms", "2s", "2.4s". */
-export function formatDuration(ms: number): string {
+/** Latency with sub-second precision: "850ms", "2s", "2.4s" (incident durations use ../duration.ts). */
+export function formatLatency(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   return `${Number((ms / 1000).toFixed(1))}s`;
 }
@@ -62,7 +62,7 @@ const PHASE_WORDS: Record<Phase, (target: string) => string> = {
 };
 
 export function timeoutMessage(phase: Phase, elapsedMs: number, target: string): string {
-  return `timed out after ${formatDuration(elapsedMs)} ${PHASE_WORDS[phase](target)}`;
+  return `timed out after ${formatLatency(elapsedMs)} ${PHASE_WORDS[phase](target)}`;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
@@ -170,7 +170,7 @@ export function checkExpectations(spec: HttpProbeConfig, response: FinalResponse
 }
 
 export function latencyFinding(probeId: string, latencyMs: number, limitMs: number): Finding {
-  const answered = `answered in ${formatDuration(latencyMs)} (limit ${formatDuration(limitMs)})`;
+  const answered = `answered in ${formatLatency(latencyMs)} (limit ${formatLatency(limitMs)})`;
   const ok = latencyMs <= limitMs;
   return { key: `${probeId}:latency`, ok, severity: 'S4', message: ok ? answered : `slow: ${answered}`, values: { latency_seconds: seconds(latencyMs) } };
 }

@@ -16,7 +16,7 @@ import {
   displayUrl,
   expectedStatusText,
   type FinalResponse,
-  formatDuration,
+  formatLatency,
   isTimeoutError,
   latencyFinding,
   makeRedactor,
@@ -98,7 +98,7 @@ async function runHttpProbe(probe: HttpProbe, ctx: ProbeContext, options: HttpPr
         main = {
           key: probe.id,
           ok: failure === null,
-          message: failure ?? `${statusLine(response.status)} in ${formatDuration(response.latencyMs)}`,
+          message: failure ?? `${statusLine(response.status)} in ${formatLatency(response.latencyMs)}`,
           values: { latency_seconds: seconds(response.latencyMs), status: response.status },
         };
         if (failure !== null) main.evidence = responseEvidence(response, response.url);
