@@ -10,9 +10,10 @@ import { eventLogLine } from './notify/messages.js';
 import { Outbox } from './notify/outbox.js';
 import { CONSOLE_SINK, route } from './notify/route.js';
 import { consoleSink } from './notify/sinks/console.js';
-import { isRunnable, runProbe } from './probes/index.js';
+import { isRunnable, observeRun, runProbe } from './probes/index.js';
 import { Scheduler } from './scheduler.js';
 import { buildApp } from './server/app.js';
+import { createTransports, type Transports } from './transport/index.js';
 import { openStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import type { ProbeRun, Sink } from './types.js';
@@ -52,6 +53,7 @@ export class Daemon {
   #probes = new Map<string, ResolvedProbe>();
   readonly #scheduler: Scheduler;
   readonly #outbox: Outbox;
+  readonly #transports: Transports;
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
   #storeHealthy = true;
@@ -65,6 +67,7 @@ export class Daemon {
     const loaded = this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
     this.#state = initialState(loaded);
     this.#engineCfg = engineConfigOf(opts.config);
+    this.#transports = createTransports(opts.config, this.log);
     this.#scheduler = new Scheduler({
       concurrency: opts.config.defaults.concurrency,
       log: this.log,
@@ -127,6 +130,7 @@ export class Daemon {
     }
     this.#config = config;
     this.#engineCfg = engineConfigOf(config);
+    this.#transports.update(config);
     this.#applyConfig(config);
     this.log.info({ probes: this.#probes.size }, `config reloaded from ${config.file}`);
   }
@@ -142,6 +146,7 @@ export class Daemon {
     for (const t of this.#timers) clearInterval(t);
     await this.#scheduler.stop(Math.min(12_000, Math.max(...[...this.#probes.values()].map((p) => p.timeoutMs), 1_000)));
     await this.app.close();
+    await this.#transports.close();
     await this.#outbox.stop();
     this.store.flushUptime();
     this.store.close();
@@ -160,7 +165,7 @@ export class Daemon {
   async #runOne(id: string, signal: AbortSignal): Promise<void> {
     const probe = this.#probes.get(id);
     if (!probe) return;
-    const run = await runProbe(probe, signal, this.log, this.#now);
+    const run = await runProbe(probe, signal, this.log, this.#transports, this.#now);
     if (this.#probes.get(id) !== probe) return; // reloaded away while running
     this.#record(probe, run);
     this.#commit(step(this.#state, { probe: id, findings: run.findings }, this.#now(), this.#engineCfg));
@@ -172,6 +177,7 @@ export class Daemon {
     this.metrics.probeRuns.inc({ ...labels, outcome: run.outcome });
     this.metrics.probeDuration.observe(labels, run.durationMs / 1000);
     this.metrics.probeSuccess.set({ ...labels, environment: probe.environment, service: probe.service }, ok ? 1 : 0);
+    observeRun(probe, run.findings, this.metrics);
     this.store.recordRun({ probe: probe.id, environment: probe.environment, service: probe.service, ok, at: run.startedAt });
     if (!ok) {
       const failed = run.findings.filter((f) => !f.ok).map((f) => ({ key: f.key, message: f.message }));

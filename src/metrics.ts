@@ -12,6 +12,11 @@ export interface Metrics {
   outboxPending: Gauge;
   schedulerLag: Histogram;
   buildInfo: Gauge<'version'>;
+  pgConnections: Gauge<'database'>;
+  pgMaxConnections: Gauge<'database'>;
+  pgLongQueries: Gauge<'database'>;
+  pgLongestQuery: Gauge<'database'>;
+  containerUp: Gauge<'host' | 'service'>;
 }
 
 export function createMetrics(version: string, opts: { defaults?: boolean } = {}): Metrics {
@@ -72,6 +77,36 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
       name: 'vigil_build_info',
       help: 'Always 1; the version label says which vigil is running.',
       labelNames: ['version'],
+      registers,
+    }),
+    pgConnections: new Gauge({
+      name: 'vigil_pg_connections',
+      help: 'Client connections to the database at the last pg_connections run.',
+      labelNames: ['database'],
+      registers,
+    }),
+    pgMaxConnections: new Gauge({
+      name: 'vigil_pg_max_connections',
+      help: 'Connections the database accepts from ordinary clients (max_connections minus reserved slots).',
+      labelNames: ['database'],
+      registers,
+    }),
+    pgLongQueries: new Gauge({
+      name: 'vigil_pg_long_queries',
+      help: 'Client queries running longer than the probe allows, at the last pg_long_queries run.',
+      labelNames: ['database'],
+      registers,
+    }),
+    pgLongestQuery: new Gauge({
+      name: 'vigil_pg_longest_query_seconds',
+      help: 'Age of the oldest non-idle client query at the last pg_long_queries run.',
+      labelNames: ['database'],
+      registers,
+    }),
+    containerUp: new Gauge({
+      name: 'vigil_container_up',
+      help: 'Whether the compose service is running and not unhealthy (1) or not (0), at the last compose_ps run.',
+      labelNames: ['host', 'service'],
       registers,
     }),
   };

@@ -1,5 +1,6 @@
 // The shapes that cross module boundaries: probe → findings → engine → events → outbox → sinks.
 import type { Logger } from 'pino';
+import type { Transports } from './transport/index.js';
 
 export const SEVERITIES = ['S1', 'S2', 'S3', 'S4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -39,6 +40,8 @@ export interface ProbeContext {
   signal: AbortSignal;
   log: Logger;
   now: () => number;
+  /** Shared SSH connections and PostgreSQL pools; probes borrow, never close them. */
+  transports: Transports;
 }
 
 /** A probe function never throws: every failure is a finding with ok: false. */

@@ -1,8 +1,9 @@
 // `vigil check`: runs every probe once now, no thresholds, and prints the triage report.
 import type { Config, ResolvedProbe } from '../config/types.js';
 import { classify } from '../incidents/classify.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { isRunnable, runProbe } from '../probes/index.js';
+import { createTransports, type Transports } from '../transport/index.js';
 import type { ProbeRun } from '../types.js';
 import { type CheckReport, type CheckResult, exitCodeFor, formatReport, reportJson, worstOf } from './check-report.js';
 import { EXIT_CONFIG, loadOrReport } from './config.js';
@@ -39,27 +40,32 @@ export async function runChecks(
 ): Promise<CheckReport> {
   const log = createLogger({ level: process.env.VIGIL_LOG_LEVEL ?? 'silent' });
   const probes = config.probes.filter((p) => (only.length > 0 ? only.includes(p.id) : p.enabled));
+  const transports = createTransports(config, log);
   const results: CheckResult[] = [];
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < probes.length) {
       const probe = probes[next++]!;
-      results.push(...(await checkOne(config, probe, log)));
+      results.push(...(await checkOne(config, probe, log, transports)));
       onProgress?.(++done, probes.length, probe.id);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(config.defaults.concurrency, probes.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(config.defaults.concurrency, probes.length) }, worker));
+  } finally {
+    await transports.close();
+  }
   const worst = worstOf(results);
   return { config: config.file, checkedAt: new Date().toISOString(), results, worst, exitCode: exitCodeFor(worst) };
 }
 
-async function checkOne(config: Config, probe: ResolvedProbe, log: ReturnType<typeof createLogger>): Promise<CheckResult[]> {
+async function checkOne(config: Config, probe: ResolvedProbe, log: Logger, transports: Transports): Promise<CheckResult[]> {
   const base = { probe: probe.id, type: probe.type, environment: probe.environment, service: probe.service };
   if (!isRunnable(probe.type)) {
     return [{ ...base, key: probe.id, ok: true, severity: null, message: `probe type "${probe.type}" is not available in this version`, evidence: null, durationMs: 0, skipped: true }];
   }
-  const run: ProbeRun = await runProbe(probe, AbortSignal.timeout(probe.timeoutMs), log);
+  const run: ProbeRun = await runProbe(probe, AbortSignal.timeout(probe.timeoutMs), log, transports);
   const env = config.environments[probe.environment];
   return run.findings.map((f) => ({
     ...base,

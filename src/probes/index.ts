@@ -1,22 +1,44 @@
 // Maps a probe type to its function and runs one probe: findings plus an outcome, never a throw.
 import type { Logger } from 'pino';
 import type { ResolvedProbe } from '../config/types.js';
+import type { Metrics } from '../metrics.js';
+import type { Transports } from '../transport/index.js';
 import type { Finding, ProbeFn, ProbeOutcome, ProbeRun } from '../types.js';
 import { httpProbe } from './http.js';
 
+/**
+ * What a probe type brings: its function, and optionally how its findings' `values` become the
+ * type's own metrics (vigil_pg_*, vigil_container_up), so probes stay free of the metrics registry.
+ */
+export interface ProbeType {
+  run: ProbeFn<ResolvedProbe>;
+  observe?: (probe: ResolvedProbe, findings: Finding[], metrics: Metrics) => void;
+}
+
 // Each probe function receives the resolved probe with its own `spec` type.
-const probeFns: Partial<Record<ResolvedProbe['type'], ProbeFn<ResolvedProbe>>> = {
-  http: httpProbe as ProbeFn<ResolvedProbe>,
+const probeTypes: Partial<Record<ResolvedProbe['type'], ProbeType>> = {
+  http: { run: httpProbe as ProbeFn<ResolvedProbe> },
 };
 
 /** Probe types this build can run; the config may name others that a later version adds. */
 export function isRunnable(type: string): boolean {
-  return type in probeFns;
+  return type in probeTypes;
 }
 
-export async function runProbe(probe: ResolvedProbe, signal: AbortSignal, log: Logger, now: () => number = Date.now): Promise<ProbeRun> {
+/** Sets the probe type's own metrics from a run's findings. */
+export function observeRun(probe: ResolvedProbe, findings: Finding[], metrics: Metrics): void {
+  probeTypes[probe.type]?.observe?.(probe, findings, metrics);
+}
+
+export async function runProbe(
+  probe: ResolvedProbe,
+  signal: AbortSignal,
+  log: Logger,
+  transports: Transports,
+  now: () => number = Date.now,
+): Promise<ProbeRun> {
   const startedAt = now();
-  const fn = probeFns[probe.type];
+  const fn = probeTypes[probe.type]?.run;
   let findings: Finding[];
   let crashed = false;
   if (!fn) {
@@ -24,7 +46,7 @@ export async function runProbe(probe: ResolvedProbe, signal: AbortSignal, log: L
     crashed = true;
   } else {
     try {
-      findings = await fn(probe, { signal, log: log.child({ probe: probe.id }), now });
+      findings = await fn(probe, { signal, log: log.child({ probe: probe.id }), now, transports });
     } catch (err) {
       // A probe must not throw; if one does, that is vigil's bug, reported as data rather than a crash.
       log.error({ probe: probe.id, err }, 'probe threw instead of returning a finding');

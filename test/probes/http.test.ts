@@ -4,6 +4,8 @@ import t, { type Test } from 'tap';
 import { httpProbe as httpProbeSchema } from '../../src/config/schema.js';
 import { createHttpProbe, httpProbe, type HttpProbe } from '../../src/probes/http.js';
 import type { Finding } from '../../src/types.js';
+import { createTransports } from '../../src/transport/index.js';
+import { testConfig } from '../helpers/config.js';
 import { makeTestCerts } from '../helpers/certs.js';
 import {
   type Handler,
@@ -22,6 +24,8 @@ import {
 } from '../helpers/http-servers.js';
 
 const log = pino({ enabled: false });
+// The http probe uses no shared transport; an empty set stands in for the daemon's.
+const transports = createTransports(testConfig(), log);
 const certs = await makeTestCerts();
 const trustingTestCa = createHttpProbe({ ca: [certs.ca.cert] });
 
@@ -52,7 +56,7 @@ function probeFor(raw: Record<string, unknown>, meta: Partial<HttpProbe> = {}): 
 
 async function run(probe: HttpProbe, opts: { signal?: AbortSignal; fn?: typeof httpProbe } = {}): Promise<{ findings: Finding[]; main: Finding; ms: number }> {
   const started = Date.now();
-  const findings = await (opts.fn ?? httpProbe)(probe, { signal: opts.signal ?? new AbortController().signal, log, now: Date.now });
+  const findings = await (opts.fn ?? httpProbe)(probe, { signal: opts.signal ?? new AbortController().signal, log, now: Date.now, transports });
   const main = findings.find((f) => f.key === probe.id);
   if (!main) throw new Error('no main finding');
   return { findings, main, ms: Date.now() - started };
