@@ -1,7 +1,11 @@
 // Command-line entry: parses arguments and hands over to commands/*; nothing else.
 import { parseArgs } from 'node:util';
+import { ackCommand } from './commands/ack.js';
 import { checkCommand } from './commands/check.js';
 import { incidentsCommand } from './commands/incidents.js';
+import { noteCommand } from './commands/note.js';
+import { resolveCommand } from './commands/resolve.js';
+import { reviewCommand } from './commands/review.js';
 import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
@@ -18,6 +22,10 @@ commands:
   check [--json] [--only ID…] run every probe once now and print the triage report
   validate                    check the config and print every error at once
   incidents [--open] [--json] list incidents from the store
+  ack ID --by NAME            acknowledge an incident (through the running daemon; $VIGIL_API_TOKEN)
+  resolve ID --by NAME [--note TEXT]  resolve an incident by hand (through the running daemon)
+  note ID --by NAME TEXT      add a note to an incident's timeline (through the running daemon)
+  review ID                   print the incident's post-incident review as Markdown
   schema                      print the config's JSON Schema
 
 The config defaults to $VIGIL_CONFIG, else probes/local.yaml.
@@ -34,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         only: { type: 'string', multiple: true },
         open: { type: 'boolean', default: false },
+        by: { type: 'string' },
+        note: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -66,6 +76,14 @@ export async function main(argv: string[]): Promise<number> {
       return incidentsCommand(configPath, { open: values.open, json: values.json });
     case 'schema':
       return schemaCommand();
+    case 'ack':
+      return ackCommand(configPath, { id: rest[0], by: values.by });
+    case 'resolve':
+      return resolveCommand(configPath, { id: rest[0], by: values.by, note: values.note });
+    case 'note':
+      return noteCommand(configPath, { id: rest[0], by: values.by, text: rest.slice(1) });
+    case 'review':
+      return reviewCommand(configPath, { id: rest[0] });
     default:
       process.stderr.write(`vigil: unknown command "${command}"\n\n${USAGE}`);
       return EXIT_USAGE;

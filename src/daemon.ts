@@ -3,13 +3,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, ResolvedProbe } from './config/types.js';
-import { command as engineCommand, initialState, step, tick } from './incidents/engine.js';
+import { Heartbeat } from './heartbeat.js';
+import { command as engineCommand, initialState, step, tick, unacknowledged } from './incidents/engine.js';
+import { withDatabaseDependencies } from './incidents/grouping.js';
 import type { Command, CommandResult, EngineConfig, EngineState, StepResult } from './incidents/state.js';
+import type { LogShipping } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { eventLogLine } from './notify/messages.js';
 import { Outbox } from './notify/outbox.js';
-import { CONSOLE_SINK, route } from './notify/route.js';
+import { CONSOLE_SINK, DISCORD_SINK, route } from './notify/route.js';
 import { consoleSink } from './notify/sinks/console.js';
+import { discordSink } from './notify/sinks/discord.js';
 import { isRunnable, observeRun, runProbe } from './probes/index.js';
 import { Scheduler } from './scheduler.js';
 import { buildApp } from './server/app.js';
@@ -22,6 +26,20 @@ export const REOPEN_WINDOW_MS = 10 * 60_000;
 const TICK_MS = 10_000;
 const UPTIME_FLUSH_MS = 60_000;
 const PRUNE_MS = 60 * 60_000;
+/** An outbox message still undelivered this long after it was written is given up, unless alerts.max_age says otherwise. */
+export const DEFAULT_MAX_AGE_MS = 24 * 3_600_000;
+
+/** alerts.max_age, which the loader adds beside the Config contract (see the outbox's report). */
+export function outboxMaxAgeMs(config: Config): number {
+  const maxAge = (config.alerts as { maxAgeMs?: unknown }).maxAgeMs;
+  return typeof maxAge === 'number' && maxAge > 0 ? maxAge : DEFAULT_MAX_AGE_MS;
+}
+
+/** The Discord webhooks and link base a sink is built from; a reload rebuilds the sink when these change. */
+function discordKey(config: Config): string {
+  const d = config.alerts.discord;
+  return JSON.stringify([d.errors, d.warnings, d.ops, config.server.publicUrl]);
+}
 
 export interface DaemonOptions {
   config: Config;
@@ -32,13 +50,17 @@ export interface DaemonOptions {
   now?: () => number;
   /** Observer of each run's scheduler lag in seconds (the benchmark reads the raw values). */
   onLag?: (seconds: number) => void;
+  /** The logger's Better Stack side, whose dropped records become vigil_log_records_dropped_total. */
+  logShipping?: LogShipping | null;
 }
 
 export function engineConfigOf(config: Config): EngineConfig {
   return {
-    probes: new Map(config.probes.map((p) => [p.id, p])),
+    probes: new Map(withDatabaseDependencies(config.probes).map((p) => [p.id, p])),
     environments: config.environments,
     reopenWindowMs: REOPEN_WINDOW_MS,
+    maintenance: config.maintenance,
+    publicUrl: config.server.publicUrl,
   };
 }
 
@@ -56,6 +78,9 @@ export class Daemon {
   readonly #transports: Transports;
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #sinks = new Map<string, Sink>();
+  #discordKey = '';
+  readonly #heartbeat: Heartbeat | null;
   #storeHealthy = true;
 
   private constructor(opts: DaemonOptions) {
@@ -63,6 +88,7 @@ export class Daemon {
     this.log = opts.log;
     this.#now = opts.now ?? Date.now;
     this.metrics = createMetrics(opts.version);
+    this.metrics.unacknowledged.read = () => unacknowledged(this.#state.incidents.values(), this.#now());
     this.store = openStore(opts.config.store.path);
     const loaded = this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
     this.#state = initialState(loaded);
@@ -78,8 +104,14 @@ export class Daemon {
         opts.onLag?.(s);
       },
     });
-    const sinks = new Map<string, Sink>([[CONSOLE_SINK, consoleSink(this.log)]]);
-    this.#outbox = new Outbox({ store: this.store, sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: 24 * 3_600_000, pollMs: 1_000 });
+    this.#sinks.set(CONSOLE_SINK, consoleSink(this.log));
+    this.#updateDiscord(opts.config);
+    this.#outbox = new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: outboxMaxAgeMs(opts.config), pollMs: 1_000 });
+    opts.logShipping?.onDropped((count) => this.metrics.logRecordsDropped.inc(count));
+    const bs = opts.config.alerts.betterstack;
+    this.#heartbeat = bs?.heartbeatUrl
+      ? new Heartbeat({ url: bs.heartbeatUrl, intervalMs: bs.heartbeatIntervalMs, health: () => this.#heartbeatHealth(), log: this.log, metrics: this.metrics })
+      : null;
     const self = this;
     this.app = buildApp({
       get config() {
@@ -108,6 +140,7 @@ export class Daemon {
     d.#every(UPTIME_FLUSH_MS, () => d.store.flushUptime());
     d.#every(PRUNE_MS, () => d.store.prune(d.#now(), d.#config.store.retentionMs));
     d.#every(5_000, () => d.#pingStore());
+    d.#heartbeat?.start();
     const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
     d.log.info(
       { probes: d.#probes.size, open_incidents: open, store: opts.config.store.path, listen: opts.listen === false ? null : opts.config.server.listen },
@@ -131,6 +164,7 @@ export class Daemon {
     this.#config = config;
     this.#engineCfg = engineConfigOf(config);
     this.#transports.update(config);
+    this.#updateDiscord(config);
     this.#applyConfig(config);
     this.log.info({ probes: this.#probes.size }, `config reloaded from ${config.file}`);
   }
@@ -144,6 +178,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
+    await this.#heartbeat?.stop();
     await this.#scheduler.stop(Math.min(12_000, Math.max(...[...this.#probes.values()].map((p) => p.timeoutMs), 1_000)));
     await this.app.close();
     await this.#transports.close();
@@ -228,6 +263,24 @@ export class Daemon {
   #channels(): { discord: { errors: boolean; warnings: boolean; ops: boolean } } {
     const d = this.#config.alerts.discord;
     return { discord: { errors: d.errors !== null, warnings: d.warnings !== null, ops: d.ops !== null } };
+  }
+
+  /** A (new) Discord sink when the webhooks changed; a reload thus also revives a webhook marked dead. */
+  #updateDiscord(config: Config): void {
+    const key = discordKey(config);
+    if (key === this.#discordKey) return;
+    this.#discordKey = key;
+    const { errors, warnings, ops } = config.alerts.discord;
+    if (errors === null && warnings === null && ops === null) this.#sinks.delete(DISCORD_SINK);
+    else this.#sinks.set(DISCORD_SINK, discordSink({ webhooks: { errors, warnings, ops }, publicUrl: config.server.publicUrl, log: this.log }));
+  }
+
+  /** The heartbeat goes out only while probes run on time and the store takes a write right now. */
+  #heartbeatHealth(): { ok: boolean; reason?: string } {
+    if (!this.#scheduler.healthy()) return { ok: false, reason: 'the scheduler is behind or stopped' };
+    this.#pingStore();
+    if (!this.#storeHealthy) return { ok: false, reason: 'the store does not write' };
+    return { ok: true };
   }
 
   #pingStore(): void {

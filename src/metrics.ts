@@ -17,12 +17,18 @@ export interface Metrics {
   pgLongQueries: Gauge<'database'>;
   pgLongestQuery: Gauge<'database'>;
   containerUp: Gauge<'host' | 'service'>;
+  logRecordsDropped: Counter;
+  heartbeats: Counter<'outcome'>;
+  incidentUnacknowledged: Gauge<'environment' | 'severity'>;
+  /** What vigil_incident_unacknowledged_seconds reads at each scrape; the daemon sets `read`. */
+  unacknowledged: { read: (() => Array<{ environment: string; severity: string; seconds: number }>) | null };
 }
 
 export function createMetrics(version: string, opts: { defaults?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (opts.defaults !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const unacknowledged: Metrics['unacknowledged'] = { read: null };
   const m: Metrics = {
     registry,
     probeSuccess: new Gauge({
@@ -109,6 +115,31 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
       labelNames: ['host', 'service'],
       registers,
     }),
+    logRecordsDropped: new Counter({
+      name: 'vigil_log_records_dropped_total',
+      help: 'Log records Better Stack never got: given up after the transport retried, or while it was down.',
+      registers,
+    }),
+    heartbeats: new Counter({
+      name: 'vigil_heartbeats_total',
+      help: 'Heartbeat intervals by outcome (sent, failed, withheld while the scheduler or store is unhealthy).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    incidentUnacknowledged: new Gauge({
+      name: 'vigil_incident_unacknowledged_seconds',
+      help: 'How long the longest-waiting open, paged, unacknowledged incident has waited, by environment and severity.',
+      labelNames: ['environment', 'severity'],
+      registers,
+      // Read at scrape time, so the value is current and an acknowledged incident's series disappears.
+      // Without a reader (a registry on its own, in tests) the gauge keeps whatever was set directly.
+      collect() {
+        if (!unacknowledged.read) return;
+        this.reset();
+        for (const s of unacknowledged.read()) this.set({ environment: s.environment, severity: s.severity }, s.seconds);
+      },
+    }),
+    unacknowledged,
   };
   m.buildInfo.set({ version }, 1);
   return m;

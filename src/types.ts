@@ -67,7 +67,10 @@ export type IncidentEventType =
   | 'acknowledged'
   | 'reminder'
   | 'note'
-  | 'resolved';
+  | 'resolved'
+  | 'handed_over' // the root recovered, a still-failing symptom became the root: pages like opened
+  | 'maintenance' // opened, reopened or released inside a maintenance window: recorded, not paged
+  | 'review'; // an S1/S2 resolved: its post-incident review draft is ready (#ops)
 
 export interface TimelineEntry {
   at: number;
@@ -99,6 +102,12 @@ export interface Incident {
   message: string;
   timeline: TimelineEntry[];
   evidence: Evidence[];
+  /** When the root's first failing result of this stretch was seen (before the threshold opened it). */
+  detectedAt?: number | null;
+  /** The maintenance window holding this incident's pages; its events are recorded and logged, not routed. */
+  maintenance?: string | null;
+  /** Finding keys that were root before a hand-over, oldest first: the first is the first failing probe. */
+  formerRoots?: string[];
 }
 
 export interface Evidence {
@@ -127,6 +136,10 @@ export interface IncidentEvent {
   evidence?: string;
   by?: string;
   detail: string;
+  /** The incident is inside a maintenance window: record and log the event, page nobody. */
+  held?: boolean;
+  /** handed_over: the summary the incident had under its previous root. */
+  previousSummary?: string;
 }
 
 /** Per finding key: the counters that decide when an incident opens or resolves. */

@@ -1,4 +1,5 @@
 // `vigil check`: runs every probe once now, no thresholds, and prints the triage report.
+import { pino } from 'pino';
 import type { Config, ResolvedProbe } from '../config/types.js';
 import { classify } from '../incidents/classify.js';
 import { createLogger, type Logger } from '../log.js';
@@ -38,7 +39,8 @@ export async function runChecks(
   only: string[],
   onProgress?: (done: number, total: number, id: string) => void,
 ): Promise<CheckReport> {
-  const log = createLogger({ level: process.env.VIGIL_LOG_LEVEL ?? 'silent' });
+  // stdout carries the report (maybe JSON); diagnostics, if asked for, go to stderr.
+  const log = createLogger({ level: process.env.VIGIL_LOG_LEVEL ?? 'silent', destination: pino.destination({ dest: 2, sync: true }) });
   const probes = config.probes.filter((p) => (only.length > 0 ? only.includes(p.id) : p.enabled));
   const transports = createTransports(config, log);
   const results: CheckResult[] = [];

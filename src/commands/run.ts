@@ -2,23 +2,34 @@
 import { ConfigError, formatProblem } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { Daemon } from '../daemon.js';
-import { createLogger } from '../log.js';
+import { createRunLogger, type LogShipping } from '../log.js';
 import { VERSION } from '../version.js';
 import { EXIT_CONFIG, loadOrReport } from './config.js';
 
 /** SPEC §4: a stop finishes within 15 s; past that vigil exits anyway rather than hang a deploy. */
 const STOP_DEADLINE_MS = 15_000;
+/** The part of that budget the last Better Stack flush may take (the worker also bounds itself). */
+const LOG_FLUSH_MS = 3_000;
+
+/** Flushes Better Stack last, so the lines about stopping reach it too. */
+async function flushLogs(shipping: LogShipping | null): Promise<void> {
+  await shipping?.close(LOG_FLUSH_MS);
+}
 
 export async function runCommand(path: string): Promise<number> {
   const config = loadOrReport(path);
   if (!config) return EXIT_CONFIG;
-  const log = createLogger();
+  const bs = config.alerts.betterstack;
+  const { log, shipping } = createRunLogger({
+    betterstack: bs?.sourceToken ? { sourceToken: bs.sourceToken, endpoint: bs.endpoint, closeTimeoutMs: LOG_FLUSH_MS } : null,
+  });
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ config, log, version: VERSION });
+    daemon = await Daemon.start({ config, log, version: VERSION, logShipping: shipping });
   } catch (err) {
     const e = err as Error & { code?: string };
     log.fatal({ err: { code: e.code, message: e.message } }, `vigil could not start: ${e.message}`);
+    await flushLogs(shipping);
     return 1;
   }
   return new Promise<number>((resolve) => {
@@ -32,7 +43,7 @@ export async function runCommand(path: string): Promise<number> {
         resolve(1);
       }, STOP_DEADLINE_MS);
       deadline.unref();
-      daemon.stop().then(
+      daemon.stop().then(flushLogs.bind(null, shipping)).then(
         () => {
           clearTimeout(deadline);
           process.off('SIGHUP', reload);

@@ -212,6 +212,19 @@ function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
   for (const [name, e] of Object.entries(c.environments)) environments[name] = { severityCap: e.severity_cap ?? null };
   const bs = c.alerts.betterstack;
   const webhook = (channel: string) => secret(['alerts', 'discord', channel], 'url');
+  // maxAgeMs rides beside Config['alerts'] until the contract in config/types.ts names it.
+  const alerts: Config['alerts'] & { maxAgeMs: number } = {
+    discord: { errors: webhook('errors'), warnings: webhook('warnings'), ops: webhook('ops') },
+    betterstack: bs
+      ? {
+          sourceToken: secret(['alerts', 'betterstack'], 'source_token'),
+          endpoint: bs.endpoint,
+          heartbeatUrl: secret(['alerts', 'betterstack'], 'heartbeat_url'),
+          heartbeatIntervalMs: bs.heartbeat_interval,
+        }
+      : null,
+    maxAgeMs: c.alerts.max_age,
+  };
   return {
     file,
     server: {
@@ -233,17 +246,7 @@ function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
     hosts,
     databases,
     maintenance: c.maintenance,
-    alerts: {
-      discord: { errors: webhook('errors'), warnings: webhook('warnings'), ops: webhook('ops') },
-      betterstack: bs
-        ? {
-            sourceToken: secret(['alerts', 'betterstack'], 'source_token'),
-            endpoint: bs.endpoint,
-            heartbeatUrl: secret(['alerts', 'betterstack'], 'heartbeat_url'),
-            heartbeatIntervalMs: bs.heartbeat_interval,
-          }
-        : null,
-    },
+    alerts,
     probes: c.probes.map((p, i) => buildProbe(p, i, c, hosts, databases, secrets)),
   };
 }

@@ -298,6 +298,8 @@ export const configSchema = z.strictObject({
         })
         .superRefine(oneOf('source_token_env', 'source_token_file', false))
         .optional(),
+      /** An outbox message still undelivered this long after it was written is given up (dead letter). */
+      max_age: duration.prefault('24h'),
     })
     .prefault({}),
   probes: z.array(probeSchema).default([]),

@@ -3,10 +3,28 @@ import type { ProbeMeta } from '../config/types.js';
 import { capSeverity, worse, type Finding, type Severity } from '../types.js';
 
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 
 /**
- * The runbook's "respond within": S1 30 min, S2 2 h. S3 ("next business day") and S4 ("next sprint")
- * have no clock yet — S3's business-day deadline is issue 6's and needs a calendar, so null for now.
+ * The runbook's working day for S3's "next business day": Monday to Friday, starting 09:00 UTC.
+ * UTC because every time vigil shows is UTC; a team elsewhere changes the hour here.
+ */
+export const BUSINESS_DAY = { startHourUtc: 9, weekdays: [1, 2, 3, 4, 5] as readonly number[] } as const;
+
+/**
+ * The start of the first business day after the calendar day (UTC) of `from`. Strictly the next
+ * day, so an S3 seen at 08:55 on a Monday is due Tuesday morning, not five minutes later.
+ */
+export function nextBusinessDayStart(from: number): number {
+  const midnight = Math.floor(from / DAY) * DAY;
+  for (let day = midnight + DAY; ; day += DAY) {
+    if (BUSINESS_DAY.weekdays.includes(new Date(day).getUTCDay())) return day + BUSINESS_DAY.startHourUtc * 60 * MINUTE;
+  }
+}
+
+/**
+ * The runbook's "respond within" as a fixed period: S1 30 min, S2 2 h. S3's deadline is a calendar
+ * one (see respondByFor) and S4 ("next sprint") has none, so both answer null.
  */
 export function responsePeriodMs(severity: Severity): number | null {
   if (severity === 'S1') return 30 * MINUTE;
@@ -14,8 +32,13 @@ export function responsePeriodMs(severity: Severity): number | null {
   return null;
 }
 
-/** When an incident of this severity must be acknowledged if its response clock starts at `from`. */
+/**
+ * When an incident of this severity must have been acknowledged if its response clock starts at
+ * `from`: S1 +30 min, S2 +2 h, S3 the next business day's start, S4 never (null). The same rule
+ * spaces the reminders: the next one is due at respondByFor(severity, last reminder).
+ */
 export function respondByFor(severity: Severity, from: number): number | null {
+  if (severity === 'S3') return nextBusinessDayStart(from);
   const period = responsePeriodMs(severity);
   return period === null ? null : from + period;
 }

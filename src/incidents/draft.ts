@@ -12,6 +12,7 @@ export interface Announcement {
   evidence?: string;
   by?: string;
   previousSeverity?: Severity;
+  previousSummary?: string;
 }
 
 export type ActiveIncident = Incident & { state: 'open' | 'acknowledged' };
@@ -143,6 +144,8 @@ export class Draft {
     if (a.previousSeverity !== undefined) event.previousSeverity = a.previousSeverity;
     if (a.evidence !== undefined) event.evidence = a.evidence;
     if (a.by !== undefined) event.by = a.by;
+    if (a.previousSummary !== undefined) event.previousSummary = a.previousSummary;
+    if (incident.maintenance) event.held = true;
     this.#events.push(event);
     return incident;
   }

@@ -1,14 +1,16 @@
 // The incident engine: a pure reducer of (state, probe run | clock tick | command, now, config) to new state, events and writes.
 import type { ProbeMeta } from '../config/types.js';
-import type { Finding, Incident, SubjectState } from '../types.js';
-import { classify, escalateByTime, responsePeriodMs } from './classify.js';
+import type { Finding, Incident, Severity, SubjectState } from '../types.js';
+import { classify, escalateByTime, respondByFor } from './classify.js';
 import { Draft, isActive } from './draft.js';
 import { dependenciesOf } from './grouping.js';
 import { openOrJoin, pagedAt, reclassify, resolve } from './lifecycle.js';
+import { windowCovering } from './maintenance.js';
 import type { EngineConfig, EngineState, RunInput, StepResult } from './state.js';
-import { formatDuration } from './wording.js';
+import { clip, formatDuration } from './wording.js';
 
 export { command } from './commands.js';
+export { activeWindows, type ActiveWindow } from './maintenance.js';
 
 /** An empty state, or the one the store kept: open incidents, recently resolved ones, counters. */
 export function initialState(loaded?: { subjects: SubjectState[]; incidents: Incident[]; nextIncidentId: number }): EngineState {
@@ -71,9 +73,11 @@ function observe(d: Draft, meta: ProbeMeta, finding: Finding, cfg: EngineConfig)
 }
 
 /**
- * Everything that happens with time alone: `after` escalation of active incidents, response-clock
- * reminders (at respondBy, then every S1 30 min / S2 2 h until acknowledged or resolved), and
- * forgetting incidents resolved longer ago than the reopen window (the store still has them).
+ * Everything that happens with time alone: `after` escalation of active incidents, the end of the
+ * maintenance window holding an incident (paged then if still open), response-clock reminders (at
+ * respondBy, then again one response period — S1 30 min, S2 2 h, S3 the next business day — after
+ * the last, until acknowledged or resolved), and forgetting incidents resolved longer ago than the
+ * reopen window (the store still has them).
  */
 export function tick(state: EngineState, now: number, cfg: EngineConfig): StepResult {
   const d = new Draft(state, now);
@@ -91,16 +95,51 @@ export function tick(state: EngineState, now: number, cfg: EngineConfig): StepRe
         reclassify(d, incident, severity, { message: incident.message, reason: `open for ${formatDuration(openFor)}` });
       }
     }
+    if (d.incident(id)!.maintenance) release(d, d.incident(id)!, cfg);
     remind(d, d.incident(id)!);
   }
   return d.result();
 }
 
+/** The window holding an incident's pages is over: an open incident pages now, as an opening. */
+function release(d: Draft, incident: Incident, cfg: EngineConfig): void {
+  if (windowCovering(cfg.maintenance ?? [], d.now, incident)) return;
+  const window = incident.maintenance;
+  if (incident.state === 'acknowledged') {
+    d.patchIncident(incident.id, { maintenance: null });
+    d.announce(incident.id, 'maintenance', { detail: `Maintenance window "${window}" over; already acknowledged by ${incident.acknowledgedBy}` });
+    return;
+  }
+  d.patchIncident(incident.id, { maintenance: null, respondBy: respondByFor(incident.severity, d.now), lastReminderAt: null });
+  d.announce(incident.id, 'opened', {
+    detail: `Still failing after maintenance window "${window}" ended: ${clip(incident.message)}`,
+    ...(incident.evidence.length === 0 ? {} : { evidence: incident.evidence[incident.evidence.length - 1]!.text }),
+  });
+}
+
 function remind(d: Draft, incident: Incident): void {
-  const period = responsePeriodMs(incident.severity);
-  if (incident.state !== 'open' || incident.respondBy === null || period === null) return;
-  const due = incident.lastReminderAt === null ? incident.respondBy : incident.lastReminderAt + period;
-  if (d.now < due) return;
+  if (incident.state !== 'open' || incident.maintenance || incident.respondBy === null) return;
+  const due = incident.lastReminderAt === null ? incident.respondBy : respondByFor(incident.severity, incident.lastReminderAt);
+  if (due === null || d.now < due) return;
   d.patchIncident(incident.id, { lastReminderAt: d.now });
   d.announce(incident.id, 'reminder', { detail: `Unacknowledged for ${formatDuration(d.now - pagedAt(incident))}` });
+}
+
+/**
+ * How long each open, unacknowledged, paged incident has waited for a human (now − its last page),
+ * the longest per environment and severity: what vigil_incident_unacknowledged_seconds shows.
+ */
+export function unacknowledged(
+  incidents: Iterable<Incident>,
+  now: number,
+): Array<{ environment: string; severity: Severity; seconds: number }> {
+  const longest = new Map<string, { environment: string; severity: Severity; seconds: number }>();
+  for (const incident of incidents) {
+    if (incident.state !== 'open' || incident.maintenance) continue;
+    const seconds = Math.max(0, now - pagedAt(incident)) / 1000;
+    const key = `${incident.environment}\u0000${incident.severity}`;
+    const current = longest.get(key);
+    if (!current || current.seconds < seconds) longest.set(key, { environment: incident.environment, severity: incident.severity, seconds });
+  }
+  return [...longest.values()];
 }

@@ -1,7 +1,12 @@
 // Which open incident a failing subject belongs to through its probe's dependencies (direct, transitive, implicit).
-import type { ProbeMeta } from '../config/types.js';
-import type { Incident } from '../types.js';
+import type { ProbeMeta, ResolvedProbe } from '../config/types.js';
+import type { Incident, SubjectState } from '../types.js';
 import { isActive, type Draft } from './draft.js';
+
+/** Slack on top of an upstream's expected time to confirm its failure (scheduling jitter, a slow run). */
+export const GROUPING_SLACK_MS = 5_000;
+/** However slowly an upstream confirms, a failure confirmed downstream waits at most this long to page. */
+export const MAX_GROUPING_WAIT_MS = 3 * 60_000;
 
 export interface Dependencies {
   /** Probe ids reached through depends_on, transitively; never the probe itself. */
@@ -50,4 +55,54 @@ export function incidentToJoin(
     if (!found || incident.id < found.id) found = incident;
   }
   return found;
+}
+
+/** Whether `subject` is something the probe `probeId` depends on (directly, transitively, implicitly). */
+export function isUpstream(subject: Pick<SubjectState, 'key' | 'probe'>, probeId: string, probes: ReadonlyMap<string, ProbeMeta>): boolean {
+  const deps = dependenciesOf(probeId, probes);
+  return deps.keys.has(subject.key) || deps.probes.has(subject.probe);
+}
+
+/**
+ * The upstream a failure confirmed at its threshold should wait for: one that is failing too, in no
+ * incident yet, and still within the time its own threshold needs (its interval × remaining runs,
+ * its timeout and some slack, capped). One round of probe runs arrives as separate steps, often the
+ * dependents first; waiting lets the most upstream failure open the incident and the others join it,
+ * instead of the first one to arrive paging for a symptom. Undefined: open now.
+ */
+export function upstreamToWaitFor(
+  draft: Draft,
+  key: string,
+  probeId: string,
+  probes: ReadonlyMap<string, ProbeMeta>,
+): SubjectState | undefined {
+  const deps = dependenciesOf(probeId, probes);
+  for (const other of draft.subjects()) {
+    if (other.key === key || other.ok !== false || isActive(draft.incident(other.incidentId))) continue;
+    if (!deps.keys.has(other.key) && !deps.probes.has(other.probe)) continue;
+    const meta = probes.get(other.probe);
+    if (!meta) continue;
+    const expected = (meta.failureThreshold - 1) * meta.intervalMs + meta.timeoutMs + GROUPING_SLACK_MS;
+    if (draft.now < other.since + Math.min(expected, MAX_GROUPING_WAIT_MS)) return other;
+  }
+  return undefined;
+}
+
+/**
+ * The runbook's implicit database dependency: a probe that uses a database (pg_connections,
+ * pg_long_queries, pg_query) depends on the pg_ready probes of that database, so "database down"
+ * is the root and "no connections / long queries" its symptoms. Returns the probes' metas with
+ * those ids added to `depends_on`, for the engine's config; pg_ready probes are left alone.
+ */
+export function withDatabaseDependencies(probes: readonly ResolvedProbe[]): ProbeMeta[] {
+  const readyByDatabase = new Map<string, string[]>();
+  for (const p of probes) {
+    if (p.spec.type !== 'pg_ready' || !p.enabled) continue;
+    readyByDatabase.set(p.spec.database, [...(readyByDatabase.get(p.spec.database) ?? []), p.id]);
+  }
+  return probes.map((p) => {
+    const database = p.spec.type === 'pg_ready' || !('database' in p.spec) ? undefined : p.spec.database;
+    const ready = database === undefined ? [] : (readyByDatabase.get(database) ?? []).filter((id) => !p.dependsOn.includes(id));
+    return ready.length === 0 ? p : { ...p, dependsOn: [...p.dependsOn, ...ready] };
+  });
 }

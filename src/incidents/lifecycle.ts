@@ -1,33 +1,37 @@
 // The incident transitions the engine shares between step, tick and commands: open, reopen, join, escalate, resolve.
 import type { ProbeMeta } from '../config/types.js';
 import type { Finding, Incident, Severity } from '../types.js';
-import { classify, respondByFor, responsePeriodMs } from './classify.js';
+import { classify, respondByFor } from './classify.js';
 import { isActive, type Draft } from './draft.js';
-import { incidentToJoin } from './grouping.js';
+import { incidentToJoin, isUpstream, upstreamToWaitFor } from './grouping.js';
+import { windowCovering } from './maintenance.js';
 import type { EngineConfig } from './state.js';
 import { clip, formatDuration, summaryFor } from './wording.js';
 
 /**
  * A failing subject at its threshold with no incident: joins the incident of something it depends
- * on, else reopens its own if that resolved within the reopen window (flapping), else opens one.
+ * on; waits (returns undefined) while something it depends on is failing but not yet confirmed;
+ * takes back an incident it was root of before a hand-over; else reopens its own if that resolved
+ * within the reopen window (flapping), else opens one. Inside a maintenance window the incident is
+ * recorded but held: a 'maintenance' entry instead of a page, paged by tick() when the window ends.
  */
-export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: EngineConfig): Incident {
+export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: EngineConfig): Incident | undefined {
   const env = cfg.environments[meta.environment];
   const parent = incidentToJoin(d, finding.key, meta.id, cfg.probes);
-  if (parent) {
-    const symptoms = parent.symptoms.includes(finding.key) ? parent.symptoms : [...parent.symptoms, finding.key];
-    d.patchIncident(parent.id, { symptoms });
-    d.patchSubject(finding.key, { incidentId: parent.id });
-    return d.announce(parent.id, 'symptom', {
-      detail: `${finding.key} failing too: ${clip(finding.message)}`,
-      message: finding.message,
-      probe: meta.id,
-      findingKey: finding.key,
-    });
+  if (parent) return join(d, parent, finding.key, { message: finding.message, probe: meta.id });
+  if (upstreamToWaitFor(d, finding.key, meta.id, cfg.probes)) return undefined;
+  const former = formerRootOf(d, finding.key, meta.id, cfg);
+  if (former) {
+    const severity = classify(meta, finding, env, d.now - former.openedAt);
+    return reroot(d, former, { key: finding.key, probe: meta.id, severity, message: finding.message }, cfg, `${finding.key} failing again`);
   }
 
+  const scope = { environment: meta.environment, service: finding.service ?? meta.service };
+  const hold = windowCovering(cfg.maintenance ?? [], d.now, scope);
   const previous = recentlyResolved(d, finding.key, cfg.reopenWindowMs);
   const evidence = finding.evidence === undefined ? [] : [{ at: d.now, source: finding.key, text: finding.evidence }];
+  const withEvidence = finding.evidence === undefined ? {} : { evidence: finding.evidence };
+  let incident: Incident;
   if (previous) {
     const severity = classify(meta, finding, env, d.now - previous.openedAt);
     d.patchIncident(previous.id, {
@@ -37,49 +41,79 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
       // It paged again, so it needs a fresh acknowledgement and a fresh response clock.
       acknowledgedAt: null,
       acknowledgedBy: null,
-      respondBy: respondByFor(severity, d.now),
+      respondBy: hold ? null : respondByFor(severity, d.now),
       lastReminderAt: null,
       message: finding.message,
       evidence: [...previous.evidence, ...evidence],
+      maintenance: hold?.label ?? null,
     });
     d.patchSubject(finding.key, { incidentId: previous.id });
-    return d.announce(previous.id, 'reopened', {
-      detail: `Reopened ${formatDuration(d.now - previous.resolvedAt!)} after it resolved: ${clip(finding.message)}`,
+    const again = `${formatDuration(d.now - previous.resolvedAt!)} after it resolved: ${clip(finding.message)}`;
+    incident = d.announce(previous.id, hold ? 'maintenance' : 'reopened', {
+      detail: hold ? `Reopened inside maintenance window "${hold.label}", not paged until it ends, ${again}` : `Reopened ${again}`,
       message: finding.message,
       findingKey: finding.key,
       probe: meta.id,
-      ...(finding.evidence === undefined ? {} : { evidence: finding.evidence }),
+      ...withEvidence,
       ...(severity === previous.severity ? {} : { previousSeverity: previous.severity }),
     });
+  } else {
+    const severity = classify(meta, finding, env, 0);
+    const opened = d.createIncident((id) => ({
+      id,
+      state: 'open',
+      severity,
+      ...scope,
+      summary: summaryFor(meta, finding),
+      rootProbe: meta.id,
+      rootKey: finding.key,
+      symptoms: [],
+      openedAt: d.now,
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      resolvedAt: null,
+      respondBy: hold ? null : respondByFor(severity, d.now),
+      lastReminderAt: null,
+      message: finding.message,
+      timeline: [],
+      evidence,
+      detectedAt: d.subject(finding.key)?.since ?? d.now,
+      ...(hold ? { maintenance: hold.label } : {}),
+    }));
+    d.patchSubject(finding.key, { incidentId: opened.id });
+    const failing = `${finding.key} failing: ${clip(finding.message)}`;
+    incident = d.announce(opened.id, hold ? 'maintenance' : 'opened', {
+      detail: hold ? `Inside maintenance window "${hold.label}", not paged until it ends: ${failing}` : failing,
+      message: finding.message,
+      ...withEvidence,
+    });
   }
+  adoptWaiting(d, incident, cfg);
+  return d.incident(incident.id);
+}
 
-  const severity = classify(meta, finding, env, 0);
-  const opened = d.createIncident((id) => ({
-    id,
-    state: 'open',
-    severity,
-    environment: meta.environment,
-    service: finding.service ?? meta.service,
-    summary: summaryFor(meta, finding),
-    rootProbe: meta.id,
-    rootKey: finding.key,
-    symptoms: [],
-    openedAt: d.now,
-    acknowledgedAt: null,
-    acknowledgedBy: null,
-    resolvedAt: null,
-    respondBy: respondByFor(severity, d.now),
-    lastReminderAt: null,
-    message: finding.message,
-    timeline: [],
-    evidence,
-  }));
-  d.patchSubject(finding.key, { incidentId: opened.id });
-  return d.announce(opened.id, 'opened', {
-    detail: `${finding.key} failing: ${clip(finding.message)}`,
-    message: finding.message,
-    ...(finding.evidence === undefined ? {} : { evidence: finding.evidence }),
+/** Adds a failing subject to an incident as a symptom: a timeline entry, never a page. */
+function join(d: Draft, parent: Incident, key: string, what: { message?: string; probe?: string; why?: string }): Incident {
+  const symptoms = parent.symptoms.includes(key) ? parent.symptoms : [...parent.symptoms, key];
+  d.patchIncident(parent.id, { symptoms });
+  d.patchSubject(key, { incidentId: parent.id });
+  return d.announce(parent.id, 'symptom', {
+    detail: `${key} failing too${what.why ?? ''}${what.message === undefined ? '' : `: ${clip(what.message)}`}`,
+    ...(what.message === undefined ? {} : { message: what.message }),
+    ...(what.probe === undefined ? {} : { probe: what.probe }),
+    findingKey: key,
   });
+}
+
+/** Failures confirmed while this incident's root was still confirming its own join it now. */
+function adoptWaiting(d: Draft, incident: Incident, cfg: EngineConfig): void {
+  for (const subject of [...d.subjects()]) {
+    if (subject.ok !== false || subject.incidentId !== null || subject.key === incident.rootKey) continue;
+    const meta = cfg.probes.get(subject.probe);
+    if (!meta || subject.failures < meta.failureThreshold) continue;
+    if (!isUpstream({ key: incident.rootKey, probe: incident.rootProbe }, meta.id, cfg.probes)) continue;
+    join(d, d.incident(incident.id)!, subject.key, { probe: meta.id, why: ` (held back until ${incident.rootKey} was confirmed)` });
+  }
 }
 
 function recentlyResolved(d: Draft, key: string, windowMs: number): Incident | undefined {
@@ -107,7 +141,8 @@ export function reclassify(
   if (severity === previous) return;
   const reason = why.reason ?? clip(why.message);
   if (severity < previous) {
-    d.patchIncident(incident.id, { severity, respondBy: respondByFor(severity, d.now), lastReminderAt: null, message: why.message });
+    const respondBy = incident.maintenance ? null : respondByFor(severity, d.now);
+    d.patchIncident(incident.id, { severity, respondBy, lastReminderAt: null, message: why.message });
     d.announce(incident.id, 'escalated', {
       detail: `Escalated from ${previous} to ${severity}: ${reason}`,
       message: why.message,
@@ -116,7 +151,7 @@ export function reclassify(
     });
     return;
   }
-  const respondBy = responsePeriodMs(severity) === null ? null : (incident.respondBy ?? respondByFor(severity, d.now));
+  const respondBy = incident.maintenance || respondByFor(severity, d.now) === null ? null : (incident.respondBy ?? respondByFor(severity, d.now));
   d.patchIncident(incident.id, { severity, respondBy, message: why.message });
   d.announce(incident.id, 'deescalated', {
     detail: `De-escalated from ${previous} to ${severity}: ${reason}`,
@@ -126,10 +161,10 @@ export function reclassify(
 }
 
 /**
- * Resolves an active incident and lets its members go. With `by` (a human resolving it) members that
- * still fail restart their failure count, so it reopens only if the failure is confirmed again.
- * Without it (the root recovered) still-failing symptoms open their own incident at once.
- * TODO(issue 6): hand the incident on to a still-failing symptom instead of opening a new one.
+ * Resolves an active incident and lets its members go. When the root recovered (no `by`) while
+ * symptoms still fail, the incident is handed over to the most upstream of them instead. With `by`
+ * (a human resolving it) members that still fail restart their failure count, so it reopens only
+ * if the failure is confirmed again. An S1 or S2 announces its post-incident review draft.
  */
 export function resolve(
   d: Draft,
@@ -137,25 +172,113 @@ export function resolve(
   cfg: EngineConfig,
   how: { detail: string; message?: string; by?: string },
 ): Incident {
+  if (how.by === undefined) {
+    const handedOver = handOver(d, incident, cfg);
+    if (handedOver) return handedOver;
+  }
   d.patchIncident(incident.id, { state: 'resolved', resolvedAt: d.now });
   const resolved = d.announce(incident.id, 'resolved', how);
   for (const key of [incident.rootKey, ...incident.symptoms]) {
     const subject = d.subject(key);
     if (!subject || subject.incidentId !== incident.id) continue;
-    const stillFailing = subject.ok === false;
-    d.patchSubject(key, { incidentId: null, ...(how.by !== undefined && stillFailing ? { failures: 0 } : {}) });
-    if (how.by !== undefined || key === incident.rootKey || !stillFailing) continue;
-    const meta = cfg.probes.get(subject.probe);
-    if (!meta || subject.failures < meta.failureThreshold) continue;
-    const finding: Finding = {
-      key,
-      ok: false,
-      message: `Still failing after incident #${incident.id} (${incident.summary}) resolved`,
-      ...(subject.severity === null ? {} : { severity: subject.severity }),
-    };
-    openOrJoin(d, meta, finding, cfg);
+    d.patchSubject(key, { incidentId: null, ...(how.by !== undefined && subject.ok === false ? { failures: 0 } : {}) });
   }
-  return resolved;
+  if (resolved.severity !== 'S1' && resolved.severity !== 'S2') return resolved;
+  return d.announce(incident.id, 'review', { detail: `Post-incident review draft: ${reviewLink(cfg, incident.id)}` });
+}
+
+export function reviewLink(cfg: Pick<EngineConfig, 'publicUrl'>, id: number): string {
+  return cfg.publicUrl ? `${cfg.publicUrl.replace(/\/+$/, '')}/status/incidents/${id}` : `run "vigil review ${id}"`;
+}
+
+interface NewRoot {
+  key: string;
+  probe: string;
+  severity: Severity;
+  message: string;
+  service?: string;
+}
+
+/**
+ * The root recovered but members still fail: the most upstream of them (nothing else still failing
+ * is upstream of it; then the worst severity, then the earliest to join) becomes the root. Those
+ * that do not depend on it are another cause now and open (or join) their own incident.
+ */
+function handOver(d: Draft, incident: Incident, cfg: EngineConfig): Incident | undefined {
+  const failing = incident.symptoms.flatMap((key) => {
+    const subject = d.subject(key);
+    return subject && subject.incidentId === incident.id && subject.ok === false && cfg.probes.has(subject.probe) ? [subject] : [];
+  });
+  const tops = failing.filter((c) => !failing.some((o) => o !== c && isUpstream(o, c.probe, cfg.probes)));
+  const next = [...tops].sort((a, b) => (a.severity ?? 'S4').localeCompare(b.severity ?? 'S4'))[0];
+  if (!next) return undefined;
+  const meta = cfg.probes.get(next.probe)!;
+  const handed = reroot(
+    d,
+    incident,
+    { key: next.key, probe: next.probe, severity: next.severity ?? meta.severity, message: `Still failing after ${incident.rootKey} recovered` },
+    cfg,
+    'passing again',
+  );
+  for (const other of failing) {
+    if (other === next || isUpstream(next, other.probe, cfg.probes)) continue;
+    const otherMeta = cfg.probes.get(other.probe)!;
+    d.patchSubject(other.key, { incidentId: null });
+    d.patchIncident(incident.id, { symptoms: d.incident(incident.id)!.symptoms.filter((k) => k !== other.key) });
+    if (other.failures < otherMeta.failureThreshold) continue;
+    const finding: Finding = {
+      key: other.key,
+      ok: false,
+      message: `Still failing after ${incident.rootKey} recovered; not caused by ${next.key}`,
+      ...(other.severity === null ? {} : { severity: other.severity }),
+    };
+    openOrJoin(d, otherMeta, finding, cfg);
+  }
+  return d.incident(handed.id);
+}
+
+/**
+ * Makes `root` the root of an active incident, announced as a hand-over (it pages like an opening).
+ * The old root leaves it (remembered in formerRoots) or, when it depends on the new root, stays as
+ * a symptom. An unacknowledged incident gets a fresh response clock; an acknowledged one keeps its owner.
+ */
+export function reroot(d: Draft, incident: Incident, root: NewRoot, cfg: EngineConfig, why: string): Incident {
+  const meta = cfg.probes.get(root.probe)!;
+  const oldRoot = d.subject(incident.rootKey);
+  const oldStays = oldRoot !== undefined && oldRoot.ok === false && isUpstream(root, oldRoot.probe, cfg.probes);
+  // Kept in order even when a former root takes the incident back: the first stays the first failing probe.
+  const formerRoots = [...(incident.formerRoots ?? []), incident.rootKey];
+  const symptoms = [...incident.symptoms.filter((k) => k !== root.key), ...(oldStays ? [incident.rootKey] : [])];
+  const summary = summaryFor(meta, { key: root.key, ...(root.service === undefined ? {} : { service: root.service }) });
+  const open = incident.state === 'open' && !incident.maintenance;
+  d.patchIncident(incident.id, {
+    rootKey: root.key,
+    rootProbe: root.probe,
+    service: root.service ?? meta.service,
+    summary,
+    severity: root.severity,
+    symptoms,
+    formerRoots,
+    message: root.message,
+    ...(open ? { respondBy: respondByFor(root.severity, d.now), lastReminderAt: null } : {}),
+  });
+  if (oldRoot && !oldStays && oldRoot.incidentId === incident.id) d.patchSubject(incident.rootKey, { incidentId: null });
+  d.patchSubject(root.key, { incidentId: incident.id });
+  return d.announce(incident.id, 'handed_over', {
+    detail: `Handed over from ${incident.rootKey} (${why}) to ${root.key}: ${clip(root.message)}`,
+    message: root.message,
+    previousSummary: incident.summary,
+    ...(root.severity === incident.severity ? {} : { previousSeverity: incident.severity }),
+  });
+}
+
+/** An active incident this subject was root of before a hand-over, and whose new root depends on it. */
+function formerRootOf(d: Draft, key: string, probeId: string, cfg: EngineConfig): Incident | undefined {
+  for (const incident of d.incidents()) {
+    if (!isActive(incident) || !(incident.formerRoots ?? []).includes(key)) continue;
+    if (isUpstream({ key, probe: probeId }, incident.rootProbe, cfg.probes)) return incident;
+  }
+  return undefined;
 }
 
 /** When the last opening or reopening happened: the start of the current unacknowledged stretch. */

@@ -1,12 +1,17 @@
 // The incident engine's state, inputs and outputs: plain data, so the engine stays a pure function.
 import type { ProbeMeta } from '../config/types.js';
 import type { Finding, Incident, IncidentEvent, Severity, SubjectState, TimelineEntry } from '../types.js';
+import type { MaintenanceWindow } from './maintenance.js';
 
 export interface EngineConfig {
   probes: ReadonlyMap<string, ProbeMeta>;
   environments: Readonly<Record<string, { severityCap: Severity | null }>>;
   /** An incident whose subject fails again within this long of resolving reopens (10 min). */
   reopenWindowMs: number;
+  /** The config's maintenance windows: incidents opened inside one are recorded, paged at its end. */
+  maintenance?: readonly MaintenanceWindow[];
+  /** server.public_url, for the review link in #ops; without it the line names `vigil review ID`. */
+  publicUrl?: string | null;
 }
 
 export interface EngineState {

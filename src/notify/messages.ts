@@ -10,6 +10,8 @@ export const PAGING_EVENTS: ReadonlySet<IncidentEventType> = new Set<IncidentEve
   'reminder',
   'acknowledged',
   'resolved',
+  'handed_over',
+  'review',
 ]);
 
 export function pages(event: Pick<IncidentEvent, 'type'>): boolean {
@@ -48,9 +50,15 @@ export function opsLine(event: IncidentEvent): string | null {
       return `[ACK] ${subject(event)} Acknowledged by ${oneLine(event.by ?? '') || 'someone'}.`;
     case 'resolved':
       return `[RESOLVED] ${subject(event)} Resolved after ${formatDuration(event.durationMs)}.`;
+    case 'handed_over':
+      return `[INCIDENT] ${subject(event)} Handed over from ${oneLine(event.previousSummary ?? '') || 'its previous root'}.`;
+    case 'review':
+      // The engine's detail: "Post-incident review draft: <link>".
+      return `[REVIEW] ${subject(event)} ${oneLine(event.detail)}`;
     case 'symptom':
     case 'deescalated':
     case 'note':
+    case 'maintenance':
       return null;
   }
 }

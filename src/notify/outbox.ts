@@ -1,40 +1,11 @@
 // The outbox: delivers stored messages to their sinks in order per channel, with retry, backoff and dead letters.
 import type { Logger } from 'pino';
-import retry from 'retry';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import type { DeliveryResult, OutboundMessage, Sink } from '../types.js';
+import { OutboxError, backoffMs, redactUrls, type NotificationOutcome, type SinkResult } from './delivery.js';
 
-export class OutboxError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'OutboxError';
-    this.code = code;
-  }
-}
-
-/** Exponential backoff shape: 1 s, 2 s, 4 s … capped at 5 min, each stretched by a random 1–2×. */
-export const BACKOFF = { factor: 2, minTimeout: 1_000, maxTimeout: 5 * 60_000, randomize: true } as const;
-
-/** Delay before retry number `attempt` (0-based), timed by the `retry` package. */
-export function backoffMs(attempt: number): number {
-  return retry.createTimeout(attempt, BACKOFF);
-}
-
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s"'<>`]+/gi;
-
-/** Webhook URLs carry their token in the path, so an error keeps only scheme and host of any URL. */
-export function redactUrls(text: string): string {
-  return text.replace(URL_IN_TEXT, (found) => {
-    try {
-      const url = new URL(found);
-      return `${url.protocol}//${url.host}/[redacted]`;
-    } catch {
-      return '[redacted url]';
-    }
-  });
-}
+export { BACKOFF, OutboxError, backoffMs, redactUrls, type NotificationOutcome, type SinkOutcome, type SinkResult } from './delivery.js';
 
 /**
  * Due times, kept in memory because the Store contract does not return them: the store hides a
@@ -80,6 +51,16 @@ export interface OutboxPass {
 
 type Outcome = keyof OutboxPass;
 
+/** Which pass count an outcome label belongs to. */
+const PASS_COUNT: Record<NotificationOutcome, Outcome> = {
+  delivered: 'delivered',
+  failed: 'failed',
+  rate_limited: 'failed',
+  dead: 'dead',
+  webhook_dead: 'dead',
+  rejected: 'dead',
+};
+
 function sleep(ms: number): { promise: Promise<void>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<void>((resolve) => {
@@ -102,6 +83,8 @@ export class Outbox {
   readonly #backoff: (attempt: number) => number;
   readonly #retry = new Map<number, RetryState>();
   readonly #inFlight = new Set<AbortController>();
+  /** The running worker of each (sink, channel): at most one, so each channel stays in order. */
+  readonly #workers = new Map<string, Promise<void>>();
   #chain: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #started = false;
@@ -133,25 +116,30 @@ export class Outbox {
     this.#schedule(0);
   }
 
-  /** Stops polling and waits for the delivery in flight, aborting it after stopTimeoutMs. */
+  /** Stops polling and waits for the deliveries in flight, aborting them after stopTimeoutMs. */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#timer);
+    const idle = () => this.#chain.then(() => Promise.all([...this.#workers.values()]));
     const wait = sleep(this.#stopTimeoutMs);
-    const finished = await Promise.race([this.#chain.then(() => true), wait.promise.then(() => false)]);
+    const finished = await Promise.race([idle().then(() => true), wait.promise.then(() => false)]);
     wait.cancel();
     if (!finished) {
       this.#log.warn({ in_flight: this.#inFlight.size }, 'outbox: delivery still running at shutdown, aborting it');
       for (const controller of this.#inFlight) {
         controller.abort(new OutboxError('VIGIL_ERR_OUTBOX_SHUTDOWN', 'delivery interrupted by shutdown'));
       }
-      await this.#chain;
+      await idle();
     }
   }
 
-  /** One pass over the stored messages; passes never overlap. */
+  /** One pass over the stored messages, waiting for the channels it started; passes never overlap. */
   runOnce(): Promise<OutboxPass> {
-    const pass = this.#chain.then(() => this.#pass());
+    const pass = this.#chain.then(async () => {
+      const counts: OutboxPass = { delivered: 0, failed: 0, dead: 0 };
+      await Promise.all(this.#dispatch(counts));
+      return counts;
+    });
     this.#chain = pass;
     return pass;
   }
@@ -176,9 +164,14 @@ export class Outbox {
     if (delayMs > 0) this.#timer.unref();
   }
 
+  /** Starts a worker for every channel with due messages and none running, then sleeps until the next due time. */
   async #tick(): Promise<void> {
     if (this.#stopping) return;
-    await this.runOnce();
+    const dispatched = this.#chain.then(() => {
+      this.#dispatch({ delivered: 0, failed: 0, dead: 0 });
+    });
+    this.#chain = dispatched;
+    await dispatched;
     if (this.#stopping) return;
     let delay = this.#pollMs;
     const now = this.#now();
@@ -188,8 +181,12 @@ export class Outbox {
     this.#schedule(delay);
   }
 
-  async #pass(): Promise<OutboxPass> {
-    const counts: OutboxPass = { delivered: 0, failed: 0, dead: 0 };
+  /**
+   * Reads the due messages and starts one worker per (sink, channel) that has none running, so a
+   * backlog on one channel never holds back a page on another. Returns the workers it started.
+   */
+  #dispatch(counts: OutboxPass): Array<Promise<void>> {
+    const started: Array<Promise<void>> = [];
     try {
       const pending = this.#store.pendingMessages(this.#batchSize) as PendingMessage[];
       // Messages of one (sink, channel) go out strictly in id order; channels do not wait for each other.
@@ -204,17 +201,36 @@ export class Outbox {
       const listed = new Set(pending.map((m) => m.id));
       const held = new Set<string>();
       for (const [id, retry] of this.#retry) if (retry.nextAttemptAt > now && !listed.has(id)) held.add(retry.channel);
-      const ready = [...channels].filter(([key]) => !held.has(key));
-      await Promise.all(ready.map(([, queue]) => this.#deliverChannel(queue, counts)));
+      for (const [key, queue] of channels) {
+        if (held.has(key) || this.#workers.has(key)) continue;
+        const own: OutboxPass = { delivered: 0, failed: 0, dead: 0 };
+        const worker = this.#deliverChannel(queue, own)
+          .catch((err: unknown) => this.#log.error({ err: redactUrls(String(err)) }, 'outbox: channel worker failed'))
+          .finally(() => {
+            this.#workers.delete(key);
+            counts.delivered += own.delivered;
+            counts.failed += own.failed;
+            counts.dead += own.dead;
+            this.#countPending();
+            // Messages that arrived while this channel was busy are picked up at once.
+            if (own.delivered + own.dead > 0 && this.#started && !this.#stopping) this.#schedule(0);
+          });
+        this.#workers.set(key, worker);
+        started.push(worker);
+      }
     } catch (err) {
       this.#log.error({ err: redactUrls(String(err)) }, 'outbox: pass failed');
     }
+    this.#countPending();
+    return started;
+  }
+
+  #countPending(): void {
     try {
       this.#metrics.outboxPending.set(this.#store.pendingCount());
     } catch (err) {
       this.#log.error({ err: redactUrls(String(err)) }, 'outbox: cannot count pending messages');
     }
-    return counts;
   }
 
   async #deliverChannel(queue: PendingMessage[], counts: OutboxPass): Promise<void> {
@@ -232,7 +248,7 @@ export class Outbox {
         this.#dead(msg, `no such sink: ${msg.sink}`, now, counts);
         continue;
       }
-      const result = await this.#attempt(sink, msg);
+      const result: SinkResult = await this.#attempt(sink, msg);
       const at = this.#now();
       if (result.ok) {
         this.#record(msg, 'delivered', counts, () => this.#store.markDelivered(msg.id, at));
@@ -241,17 +257,19 @@ export class Outbox {
       }
       const error = redactUrls(result.error);
       if (result.permanent) {
-        this.#dead(msg, error, at, counts);
+        this.#dead(msg, error, at, counts, result.outcome ?? 'dead');
         continue;
       }
       const attempts = Math.max(retry?.attempts ?? 0, msg.attempts ?? 0) + 1;
-      const nextAttemptAt = at + Math.max(result.retryAfterMs ?? 0, this.#backoff(attempts - 1));
+      // The peer's own retry-after (a 429) is exact; only blind retries back off exponentially.
+      const delay = result.retryAfterMs !== undefined ? result.retryAfterMs : this.#backoff(attempts - 1);
+      const nextAttemptAt = at + delay;
       this.#retry.set(msg.id, { attempts, nextAttemptAt, channel: channelKey(msg) });
       this.#log.warn(
         { outbox_id: msg.id, sink: msg.sink, channel: msg.channel, attempts, retry_in_ms: nextAttemptAt - at, error },
         'outbox: delivery failed, will retry',
       );
-      this.#record(msg, 'failed', counts, () => this.#store.markFailed(msg.id, error, nextAttemptAt));
+      this.#record(msg, result.outcome ?? 'failed', counts, () => this.#store.markFailed(msg.id, error, nextAttemptAt));
       return;
     }
   }
@@ -283,7 +301,7 @@ export class Outbox {
     }
   }
 
-  #dead(msg: OutboundMessage, error: string, at: number, counts: OutboxPass): void {
+  #dead(msg: OutboundMessage, error: string, at: number, counts: OutboxPass, outcome: NotificationOutcome = 'dead'): void {
     this.#log.error(
       {
         outbox_id: msg.id,
@@ -296,13 +314,13 @@ export class Outbox {
       },
       'outbox: message given up (dead letter)',
     );
-    this.#record(msg, 'dead', counts, () => this.#store.markDead(msg.id, error, at));
+    this.#record(msg, outcome, counts, () => this.#store.markDead(msg.id, error, at));
     this.#retry.delete(msg.id);
   }
 
   /** Writes the outcome; a store that fails here is logged, never thrown out of the loop. */
-  #record(msg: OutboundMessage, outcome: Outcome, counts: OutboxPass, write: () => void): void {
-    counts[outcome] += 1;
+  #record(msg: OutboundMessage, outcome: NotificationOutcome, counts: OutboxPass, write: () => void): void {
+    counts[PASS_COUNT[outcome]] += 1;
     this.#metrics.notifications.inc({ sink: msg.sink, channel: msg.channel, outcome });
     try {
       write();

@@ -41,7 +41,8 @@ function alertChannel(severity: Severity): DiscordChannel | null {
  */
 export function route(event: IncidentEvent, channels: RouteChannels): Route[] {
   const text = opsLine(event);
-  if (text === null) return [];
+  // Inside a maintenance window: recorded and logged by whoever applies the events, paged to nobody.
+  if (text === null || event.held === true) return [];
 
   const discord = channels.discord;
   if (!discord.errors && !discord.warnings && !discord.ops) {
@@ -57,12 +58,14 @@ export function route(event: IncidentEvent, channels: RouteChannels): Route[] {
     case 'opened':
     case 'reopened':
     case 'escalated':
+    case 'handed_over':
       // #ops is for operator signals that need a human now; S3 waits for the next business day.
       if (alert === 'errors') wanted.push('ops');
       wanted.push(alert);
       break;
     case 'reminder':
     case 'acknowledged':
+    case 'review':
       wanted.push('ops');
       break;
     case 'resolved':

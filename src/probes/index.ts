@@ -5,6 +5,9 @@ import type { Metrics } from '../metrics.js';
 import type { Transports } from '../transport/index.js';
 import type { Finding, ProbeFn, ProbeOutcome, ProbeRun } from '../types.js';
 import { httpProbe } from './http.js';
+import { pgProbeTypes } from './pg-types.js';
+import { composeLogsProbe } from './compose-logs.js';
+import { composePsProbe, observeComposePs } from './compose-ps.js';
 
 /**
  * What a probe type brings: its function, and optionally how its findings' `values` become the
@@ -18,6 +21,9 @@ export interface ProbeType {
 // Each probe function receives the resolved probe with its own `spec` type.
 const probeTypes: Partial<Record<ResolvedProbe['type'], ProbeType>> = {
   http: { run: httpProbe as ProbeFn<ResolvedProbe> },
+  ...pgProbeTypes,
+  compose_ps: { run: composePsProbe as ProbeFn<ResolvedProbe>, observe: observeComposePs },
+  compose_logs: { run: composeLogsProbe as ProbeFn<ResolvedProbe> },
 };
 
 /** Probe types this build can run; the config may name others that a later version adds. */

@@ -9,7 +9,9 @@ import type { Store } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { reviewRoutes } from './routes/review.js';
 import { statusRoutes } from './routes/status.js';
+import { statusPageRoutes } from './routes/status-page.js';
 import { ApiError, scrubSecrets, secretsOf, sendError } from './serialize.js';
 
 export interface AppDeps {
@@ -102,6 +104,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   healthRoutes(app, deps);
   metricsRoutes(app, deps);
   statusRoutes(app, deps, now);
+  statusPageRoutes(app, deps, now);
   incidentRoutes(app, deps);
+  reviewRoutes(app, deps, now);
   return app;
 }

@@ -86,6 +86,13 @@ export const MIGRATIONS: readonly string[] = [
     value ANY
   ) STRICT, WITHOUT ROWID;
   `,
+  // 2: when the root's failure was first seen, the maintenance window holding the incident's pages,
+  // and the roots it had before a hand-over (the first is the review's first failing probe).
+  `
+  ALTER TABLE incidents ADD COLUMN detected_at INTEGER;
+  ALTER TABLE incidents ADD COLUMN maintenance TEXT;
+  ALTER TABLE incidents ADD COLUMN former_roots TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

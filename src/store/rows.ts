@@ -29,6 +29,9 @@ export interface IncidentRow {
   last_reminder_at: number | null;
   message: string;
   evidence: string;
+  detected_at: number | null;
+  maintenance: string | null;
+  former_roots: string;
 }
 
 export interface TimelineRow {
@@ -83,11 +86,14 @@ export function incidentParams(i: Incident): IncidentRow {
     last_reminder_at: i.lastReminderAt,
     message: i.message,
     evidence: JSON.stringify(i.evidence),
+    detected_at: i.detectedAt ?? null,
+    maintenance: i.maintenance ?? null,
+    former_roots: JSON.stringify(i.formerRoots ?? []),
   };
 }
 
 export function incidentFromRow(r: IncidentRow, timeline: TimelineEntry[]): Incident {
-  return {
+  const incident: Incident = {
     id: r.id,
     state: r.state as IncidentState,
     severity: r.severity as Severity,
@@ -107,6 +113,12 @@ export function incidentFromRow(r: IncidentRow, timeline: TimelineEntry[]): Inci
     timeline,
     evidence: JSON.parse(r.evidence) as Evidence[],
   };
+  // Absent rather than null or empty, so an incident written without them reads back the same.
+  if (r.detected_at !== null) incident.detectedAt = r.detected_at;
+  if (r.maintenance !== null) incident.maintenance = r.maintenance;
+  const formerRoots = JSON.parse(r.former_roots) as string[];
+  if (formerRoots.length > 0) incident.formerRoots = formerRoots;
+  return incident;
 }
 
 export function timelineFromRow(r: TimelineRow): TimelineEntry {

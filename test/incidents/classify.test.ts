@@ -1,6 +1,6 @@
 // Severity classification, the response clock and the engine's wording helpers.
 import t from 'tap';
-import { classify, escalateByTime, respondByFor, responsePeriodMs } from '../../src/incidents/classify.js';
+import { BUSINESS_DAY, classify, escalateByTime, nextBusinessDayStart, respondByFor, responsePeriodMs } from '../../src/incidents/classify.js';
 import { formatDuration, summaryFor } from '../../src/incidents/wording.js';
 import { fail, meta, MINUTE, T0 } from './fixtures.js';
 
@@ -41,12 +41,26 @@ t.test('the environment cap applies after escalation', async (t) => {
   t.equal(escalateByTime(meta('x', { escalate: [{ after: 1, severity: 'S1' }] }), 'S3', staging, 5), 'S3');
 });
 
-t.test('the response clock: S1 30 min, S2 2 h, none for S3/S4', async (t) => {
+t.test('the response clock: S1 30 min, S2 2 h, S3 the next business day, none for S4', async (t) => {
   t.equal(respondByFor('S1', T0), T0 + 30 * MINUTE);
   t.equal(respondByFor('S2', T0), T0 + 120 * MINUTE);
-  t.equal(respondByFor('S3', T0), null);
   t.equal(respondByFor('S4', T0), null);
-  t.equal(responsePeriodMs('S3'), null);
+  t.equal(responsePeriodMs('S3'), null, 'S3 has a calendar deadline, not a period');
+  t.same(BUSINESS_DAY, { startHourUtc: 9, weekdays: [1, 2, 3, 4, 5] });
+  // [from, due], UTC; 2025-01-06 is a Monday.
+  const cases: Array<[number, number, string]> = [
+    [Date.UTC(2025, 0, 6, 3), Date.UTC(2025, 0, 7, 9), 'Monday night: Tuesday morning, not the same morning'],
+    [Date.UTC(2025, 0, 6, 8, 59), Date.UTC(2025, 0, 7, 9), 'a minute before the day starts still waits for the next day'],
+    [Date.UTC(2025, 0, 8, 17), Date.UTC(2025, 0, 9, 9), 'Wednesday afternoon: Thursday'],
+    [Date.UTC(2025, 0, 10, 12), Date.UTC(2025, 0, 13, 9), 'Friday: Monday'],
+    [Date.UTC(2025, 0, 11, 23, 59), Date.UTC(2025, 0, 13, 9), 'Saturday: Monday'],
+    [Date.UTC(2025, 0, 12, 0, 0), Date.UTC(2025, 0, 13, 9), 'Sunday midnight: Monday'],
+    [Date.UTC(2024, 11, 31, 22), Date.UTC(2025, 0, 1, 9), 'across the year'],
+  ];
+  for (const [from, due, why] of cases) {
+    t.equal(respondByFor('S3', from), due, why);
+    t.equal(nextBusinessDayStart(from), due, why);
+  }
 });
 
 t.test('durations read like the runbook messages', async (t) => {

@@ -22,7 +22,7 @@ function tickEachMinute(h: Harness, from: number, to: number): IncidentEvent[] {
 
 t.test('an after rule escalates an open incident on tick, announced with the previous severity', async (t) => {
   const h = new Harness(config([minor]));
-  t.match(h.run('export', fail('export')).events, [{ type: 'opened', severity: 'S3', respondBy: null }]);
+  t.match(h.run('export', fail('export')).events, [{ type: 'opened', severity: 'S3', respondBy: Date.UTC(2025, 0, 7, 9) }]);
   t.ok(isEmpty(h.at(29 * MINUTE).tick()));
   const r = h.at(30 * MINUTE).tick();
   t.same(types(r), ['escalated']);
@@ -61,7 +61,7 @@ t.test('S1 reminders at 30 min, then every 30 min, until acknowledged', async (t
   t.same(tickEachMinute(h, 96, 300), [], 'no reminder once acknowledged');
 });
 
-t.test('S2 reminders every 2 h; S3 has no response clock', async (t) => {
+t.test('S2 reminders every 2 h; S3 is not due before the next business day', async (t) => {
   const h = new Harness(config([major, { ...minor, escalate: [] }]));
   h.run('queue', fail('queue'));
   h.run('export', fail('export'));

@@ -30,7 +30,7 @@ t.test('resolve: by hand from open or acknowledged, with the note, and 409 once 
   h.cmd({ type: 'ack', incidentId: 1, by: 'ana' });
   const r = h.at(12 * MINUTE + 30_000).cmd({ type: 'resolve', incidentId: 1, by: 'ana', note: 'restarted postgres' });
   if (!r.ok) throw new Error(r.message);
-  t.same(types(r), ['note', 'resolved']);
+  t.same(types(r), ['note', 'resolved', 'review']);
   t.match(r.events[1], { by: 'ana', durationMs: 12 * MINUTE + 30_000, detail: 'Resolved by ana after 12m 30s' });
   t.match(r.incident, { state: 'resolved', resolvedAt: h.now });
   t.same(
@@ -40,9 +40,10 @@ t.test('resolve: by hand from open or acknowledged, with the note, and 409 once 
       ['acknowledged', 'ana', 'Acknowledged by ana after 0ms'],
       ['note', 'ana', 'restarted postgres'],
       ['resolved', 'ana', 'Resolved by ana after 12m 30s'],
+      ['review', undefined, 'Post-incident review draft: run "vigil review 1"'],
     ],
   );
-  t.same(r.changed.timeline.length, 2);
+  t.same(r.changed.timeline.length, 3);
   t.match(h.cmd({ type: 'resolve', incidentId: 1, by: 'bo' }), { ok: false, code: 'conflict' });
   t.match(h.cmd({ type: 'ack', incidentId: 1, by: 'bo' }), { ok: false, code: 'conflict', message: 'incident 1 is already resolved' });
   t.match(h.cmd({ type: 'resolve', incidentId: 7, by: 'bo' }), { ok: false, code: 'not_found' });
@@ -55,7 +56,7 @@ t.test('a hand-resolved incident whose root still fails reopens only after the f
   t.same(h.incident(1).symptoms, ['api']);
   const r = h.at(MINUTE).cmd({ type: 'resolve', incidentId: 1, by: 'ana' });
   if (!r.ok) throw new Error(r.message);
-  t.same(types(r), ['resolved'], 'no new incident for the symptom: the operator just said it is fixed');
+  t.same(types(r), ['resolved', 'review'], 'no new incident or hand-over for the symptom: the operator just said it is fixed');
   t.match(h.state.subjects.get('db-ready'), { ok: false, failures: 0, incidentId: null });
   t.match(h.state.subjects.get('api'), { ok: false, failures: 0, incidentId: null });
 

@@ -66,8 +66,9 @@ t.test('an incident resolves only at success_threshold, with its duration', asyn
   t.match(once.changed.subjects, [{ key: 'api', ok: true, failures: 0, successes: 1, incidentId: 1 }]);
   h.at(12 * MINUTE + 30 * SECOND);
   const twice = h.run('api', pass('api'));
-  t.same(types(twice), ['resolved']);
+  t.same(types(twice), ['resolved', 'review'], 'an S1 announces its review draft');
   t.match(twice.events[0], { durationMs: h.now - openedAt, detail: 'Resolved after 11m 30s: api passing', message: 'api ok' });
+  t.match(twice.events[1], { incidentId: 1, severity: 'S1', detail: 'Post-incident review draft: run "vigil review 1"' });
   t.match(h.incident(1), { state: 'resolved', resolvedAt: h.now });
   t.match(h.state.subjects.get('api'), { incidentId: null, successes: 2 });
 });
@@ -94,17 +95,18 @@ t.test('per-finding severity and summaries of secondary findings', async (t) => 
   t.equal(h.incident(2).service, 'redis');
 });
 
-t.test('severity_cap: an S1 probe on staging opens an S3 without a response clock', async (t) => {
+t.test('severity_cap: an S1 probe on staging opens an S3, due the next business day', async (t) => {
   const h = new Harness(config([meta('stg-api', { environment: 'staging', severity: 'S1' })]));
   const [, opened] = h.repeat(2, 'stg-api', fail('stg-api'));
-  t.match(opened!.events[0], { type: 'opened', severity: 'S3', environment: 'staging', respondBy: null });
+  // T0 is Monday 03:00 UTC: due Tuesday 09:00 UTC.
+  t.match(opened!.events[0], { type: 'opened', severity: 'S3', environment: 'staging', respondBy: Date.UTC(2025, 0, 7, 9) });
 });
 
 t.test('a count rule escalates with an announcement and a fall is only recorded', async (t) => {
   const longQueries = meta('db-long', { severity: 'S3', failureThreshold: 1, escalate: [{ count: 5, severity: 'S2' }] });
   const h = new Harness(config([longQueries]));
   const q = (count: number) => fail('db-long', `${count} long queries`, { values: { count }, evidence: `${count} rows` });
-  t.match(h.run('db-long', q(2)).events, [{ type: 'opened', severity: 'S3', respondBy: null }]);
+  t.match(h.run('db-long', q(2)).events, [{ type: 'opened', severity: 'S3', respondBy: Date.UTC(2025, 0, 7, 9) }]);
 
   h.at(10 * MINUTE);
   const up = h.run('db-long', q(6));
@@ -121,10 +123,11 @@ t.test('a count rule escalates with an announcement and a fall is only recorded'
   t.match(h.incident(1), { severity: 'S2', respondBy: h.now + 120 * MINUTE, message: '6 long queries' });
   t.ok(isEmpty(h.run('db-long', q(7))), 'the same severity again is no change');
 
+  const escalatedDue = h.now + 120 * MINUTE;
   h.at(20 * MINUTE);
   const down = h.run('db-long', q(1));
   t.same(types(down), ['deescalated'], 'recorded as its own event type, which never pages');
-  t.match(down.events[0], { severity: 'S3', previousSeverity: 'S2', respondBy: null });
+  t.match(down.events[0], { severity: 'S3', previousSeverity: 'S2', respondBy: escalatedDue }, 'the tighter deadline already running is kept');
   t.same(
     h.incident(1).timeline.map((e) => e.event),
     ['opened', 'escalated', 'deescalated'],
@@ -142,8 +145,8 @@ t.test('flapping: reopening within 10 min keeps the id, later opens a new incide
   t.match(again.events[0], { incidentId: 1, openedAt: T0, respondBy: h.now + 30 * MINUTE, evidence: 'second look' });
   t.match(h.incident(1), { state: 'open', resolvedAt: null, acknowledgedAt: null, acknowledgedBy: null, message: 'refused again' });
   t.equal(h.incident(1).evidence.length, 2, 'the new evidence is kept next to the first');
-  t.same(h.incident(1).timeline.map((e) => e.event), ['opened', 'acknowledged', 'resolved', 'reopened']);
-  t.match(h.incident(1).timeline[3], { detail: 'Reopened 10m after it resolved: refused again' });
+  t.same(h.incident(1).timeline.map((e) => e.event), ['opened', 'acknowledged', 'resolved', 'review', 'reopened']);
+  t.match(h.incident(1).timeline[4], { detail: 'Reopened 10m after it resolved: refused again' });
 
   h.at(12 * MINUTE).run('api', pass('api'));
   const late = h.at(22 * MINUTE + 1).run('api', fail('api'));

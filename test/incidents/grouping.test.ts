@@ -64,26 +64,30 @@ t.test('a symptom that recovers stays with the incident until the root resolves'
   t.same(types(h.run('api', fail('api'))), [], 'failing again is still part of the same incident');
 });
 
-t.test('when the root resolves, a still-failing symptom opens its own incident; a recovered one is let go', async (t) => {
+t.test('when the root recovers while a symptom still fails, the incident is handed over, not dropped', async (t) => {
   const h = new Harness(config([db, api, web]));
   h.repeat(2, 'db-ready', fail('db-ready'));
   h.repeat(2, 'api', fail('api'));
   h.repeat(2, 'web', fail('web'));
   h.repeat(2, 'web', pass('web'));
   h.at(20 * MINUTE).run('db-ready', pass('db-ready'));
-  const resolved = h.at(21 * MINUTE).run('db-ready', pass('db-ready'));
-  t.same(types(resolved), ['resolved', 'opened']);
-  t.match(resolved.events[1], {
-    incidentId: 2,
+  const recovered = h.at(21 * MINUTE).run('db-ready', pass('db-ready'));
+  t.same(types(recovered), ['handed_over'], 'announced, and no second incident');
+  t.match(recovered.events[0], {
+    incidentId: 1,
     findingKey: 'api',
+    probe: 'api',
     summary: 'Backend API down',
-    severity: 'S1',
-    message: 'Still failing after incident #1 (Backend DB unreachable) resolved',
+    previousSummary: 'Backend DB unreachable',
+    message: 'Still failing after db-ready recovered',
+    detail: 'Handed over from db-ready (passing again) to api: Still failing after db-ready recovered',
   });
-  t.match(h.state.subjects.get('api'), { incidentId: 2 });
+  t.match(h.incident(1), { state: 'open', rootKey: 'api', rootProbe: 'api', symptoms: ['web'], formerRoots: ['db-ready'] });
+  t.match(h.state.subjects.get('api'), { incidentId: 1 });
+  t.match(h.state.subjects.get('db-ready'), { incidentId: null });
+  t.match(h.state.subjects.get('web'), { incidentId: 1 }, 'a recovered symptom stays until the incident resolves');
+  t.equal(h.state.incidents.size, 1);
+  const resolved = h.repeat(2, 'api', pass('api'))[1]!;
+  t.same(types(resolved), ['resolved', 'review'], 'the new root resolves it');
   t.match(h.state.subjects.get('web'), { incidentId: null });
-  t.match(h.incident(1), { state: 'resolved', symptoms: ['api', 'web'] });
-  t.same(types(h.run('web', fail('web'))), [], 'web starts counting again before it can join');
-  t.same(types(h.run('web', fail('web'))), ['symptom'], 'and then joins the new incident of what it depends on');
-  t.same(h.incident(2).symptoms, ['web']);
 });

@@ -175,7 +175,7 @@ t.test('ping writes the heartbeat row; close is idempotent and leaves no WAL beh
   const raw = new Database(file, { readonly: true });
   t.teardown(() => raw.close());
   t.same(raw.prepare(`SELECT value FROM meta WHERE key = 'heartbeat'`).all(), [{ value: T0 + 1 }]);
-  t.equal(raw.pragma('user_version', { simple: true }), 1);
+  t.equal(raw.pragma('user_version', { simple: true }), 2);
   t.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
 });
 

@@ -1,6 +1,7 @@
 // GET /api/status: environments × services × probes from the config and the engine's subjects, plus open incidents.
 import type { FastifyInstance } from 'fastify';
 import type { Config, ResolvedProbe } from '../../config/types.js';
+import { activeWindows } from '../../incidents/maintenance.js';
 import type { EngineState } from '../../incidents/state.js';
 import { worse, type Severity, type SubjectState } from '../../types.js';
 import type { AppDeps } from '../app.js';
@@ -33,10 +34,22 @@ export interface EnvironmentStatusJson {
   services: ServiceStatusJson[];
 }
 
+/** A maintenance window active now: incidents in its scope are recorded, paged only at its end. */
+export interface MaintenanceJson {
+  label: string;
+  /** null: every environment / every service. */
+  environment: string | null;
+  service: string | null;
+  reason: string | null;
+  started_at: string;
+  ends_at: string;
+}
+
 export interface StatusJson {
   generated_at: string;
   environments: EnvironmentStatusJson[];
   open_incidents: IncidentJson[];
+  maintenance: MaintenanceJson[];
 }
 
 /** The probe's own subject (key == id) and its secondary findings (`<id>:…`). */
@@ -112,7 +125,15 @@ export function buildStatus(config: Config, state: EngineState, now: number): St
     environments.push({ name, severity_cap: config.environments[name]?.severityCap ?? null, services: serviceList });
   }
 
-  return { generated_at: rfc3339(now), environments, open_incidents: open.map(incidentJson) };
+  const maintenance = activeWindows(config.maintenance, now).map((w) => ({
+    label: w.label,
+    environment: w.environment,
+    service: w.service,
+    reason: w.reason,
+    started_at: rfc3339(w.startedAt),
+    ends_at: rfc3339(w.endsAt),
+  }));
+  return { generated_at: rfc3339(now), environments, open_incidents: open.map(incidentJson), maintenance };
 }
 
 export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState'>, now: () => number): void {

@@ -1,0 +1,79 @@
+// The client side of the daemon's write API for `vigil ack`, `resolve` and `note`: one POST, the answer or the server's error.
+import type { Config } from '../config/types.js';
+import type { IncidentJson } from '../server/serialize.js';
+
+const REQUEST_TIMEOUT_MS = 10_000;
+/** EX_USAGE from sysexits.h, as `vigil` itself uses for bad arguments. */
+export const EXIT_USAGE = 64;
+
+export type WriteAction = 'ack' | 'resolve' | 'notes';
+
+export type WriteAnswer =
+  | { ok: true; incident: IncidentJson }
+  | { ok: false; status: number | null; code: string; message: string };
+
+/** Where the running daemon answers: config.server.listen, with a wildcard address read as loopback. */
+export function daemonUrl(config: Pick<Config, 'server'>): string {
+  const { host, port } = config.server;
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/** The bearer token: $VIGIL_API_TOKEN, else what the config's server.api_token_env resolved to. */
+export function apiToken(config: Pick<Config, 'server'>, env: NodeJS.ProcessEnv = process.env): string | null {
+  return env.VIGIL_API_TOKEN || config.server.apiToken || null;
+}
+
+/** Sends one write; never throws: an unreachable daemon is an answer too. The token never appears in it. */
+export async function postIncidentWrite(
+  config: Pick<Config, 'server'>,
+  id: number,
+  action: WriteAction,
+  body: Record<string, string>,
+  token: string | null,
+): Promise<WriteAnswer> {
+  const url = `${daemonUrl(config)}/api/incidents/${id}/${action}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+    const why = cause === 'ECONNREFUSED' ? 'connection refused' : cause === 'TimeoutError' ? 'no answer in 10s' : cause;
+    return { ok: false, status: null, code: 'unreachable', message: `cannot reach the vigil daemon at ${daemonUrl(config)} (${why}); is \`vigil run\` running with this config?` };
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  if (res.ok && json !== null && typeof json === 'object' && 'id' in json) return { ok: true, incident: json as IncidentJson };
+  const error = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const code = typeof error?.code === 'string' ? error.code : 'http_error';
+  let message = typeof error?.message === 'string' ? error.message : `HTTP ${res.status} from ${url}`;
+  if (res.status === 401 && !token) message += ' (set $VIGIL_API_TOKEN)';
+  return { ok: false, status: res.status, code, message };
+}
+
+/** Prints the outcome the way every write command does and returns its exit code (0, or 1 on any error). */
+export function report(answer: WriteAnswer, success: (incident: IncidentJson) => string): number {
+  if (answer.ok) {
+    process.stdout.write(`${success(answer.incident)}\n`);
+    return 0;
+  }
+  process.stderr.write(`vigil: ${answer.message}${answer.status === null ? '' : ` (HTTP ${answer.status} ${answer.code})`}\n`);
+  return 1;
+}
+
+export const describeIncident = (i: IncidentJson): string => `#${i.id} ${i.severity} ${i.summary} on ${i.environment}`;
+
+/** An incident id from the command line, or null. */
+export function incidentId(text: string | undefined): number | null {
+  return text !== undefined && /^[1-9][0-9]{0,14}$/.test(text) ? Number(text) : null;
+}

@@ -1,0 +1,27 @@
+// `vigil review ID`: prints an incident's post-incident review as Markdown, from the store (no daemon needed).
+import { reviewOf } from '../server/routes/review.js';
+import { openStore } from '../store/sqlite.js';
+import { EXIT_CONFIG, loadOrReport } from './config.js';
+import { EXIT_USAGE, incidentId } from './incident-api.js';
+
+export async function reviewCommand(path: string, args: { id: string | undefined }, now: () => number = Date.now): Promise<number> {
+  const id = incidentId(args.id);
+  if (id === null) {
+    process.stderr.write('usage: vigil review ID\n');
+    return EXIT_USAGE;
+  }
+  const config = loadOrReport(path);
+  if (!config) return EXIT_CONFIG;
+  const store = openStore(config.store.path);
+  try {
+    const incident = store.getIncident(id);
+    if (!incident) {
+      process.stderr.write(`vigil: no incident ${id} in ${config.store.path}\n`);
+      return 1;
+    }
+    process.stdout.write(reviewOf(incident, config, now()));
+    return 0;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,81 @@
+// GET /status and /status/incidents/:id: server-rendered HTML for humans, under a strict Content-Security-Policy.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { secretsOf, scrubSecrets } from '../serialize.js';
+import { incidentView, REFRESH_SECONDS, statusPageModel } from '../views/model.js';
+import { escapeHtml, renderPage, type PageChrome } from '../views/render.js';
+import { timeView } from '../views/format.js';
+import { uptimeSince } from '../views/uptime.js';
+
+/** Resolved incidents listed under "Recently resolved". */
+export const RECENT_RESOLVED = 10;
+
+const ID = /^[1-9][0-9]{0,14}$/;
+
+/**
+ * No script may run on these pages at all: they have none, so text from a probe that slipped past
+ * escaping still could not execute. The one inline <style> carries a per-response nonce.
+ */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `style-src 'nonce-${nonce}'`,
+    'img-src data:',
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+type PageDeps = Pick<AppDeps, 'config' | 'store' | 'engineState'>;
+
+function sendPage(deps: PageDeps, reply: FastifyReply, status: number, name: 'status' | 'incident' | 'not-found', page: Omit<PageChrome, 'nonce'>, data: object) {
+  const nonce = randomBytes(16).toString('base64');
+  let html = renderPage(name, { ...page, nonce }, data);
+  // The app's onSend hook scrubs secrets as they read raw and in JSON; in HTML a secret with & < > " '
+  // reads escaped, so its escaped form is scrubbed here.
+  const escaped = secretsOf(deps.config)
+    .map(escapeHtml)
+    .filter((s, i, all) => all.indexOf(s) === i);
+  html = scrubSecrets(html, escaped);
+  return reply
+    .code(status)
+    .header('content-security-policy', contentSecurityPolicy(nonce))
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .type('text/html; charset=utf-8')
+    .send(html);
+}
+
+export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () => number): void {
+  app.get('/status', async (_request, reply) => {
+    const at = now();
+    const model = statusPageModel({
+      config: deps.config,
+      state: deps.engineState(),
+      uptimeRows: deps.store.uptime(uptimeSince(at)),
+      resolved: deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }),
+      now: at,
+    });
+    const title = model.incidents.length > 0 ? `(${model.incidents.length}) vigil status` : 'vigil status';
+    return sendPage(deps, reply, 200, 'status', { title, refreshSeconds: REFRESH_SECONDS }, model);
+  });
+
+  app.get<{ Params: { id: string } }>('/status/incidents/:id', async (request, reply) => {
+    const at = now();
+    const generated = timeView(at, at);
+    const raw = request.params.id;
+    const incident = ID.test(raw) ? deps.store.getIncident(Number(raw)) : null;
+    if (!incident) {
+      const message = ID.test(raw) ? `There is no incident ${raw}.` : `"${raw}" is not an incident number.`;
+      return sendPage(deps, reply, 404, 'not-found', { title: 'Not found · vigil', refreshSeconds: null }, { message, generated });
+    }
+    const view = incidentView(incident, at);
+    // An incident still open keeps changing; a resolved one does not, so only the former refreshes.
+    const refreshSeconds = incident.state === 'resolved' ? null : REFRESH_SECONDS;
+    // The review slot: issue 6 (post-incident review) passes its Markdown here as `review`.
+    const review: string | null = null;
+    return sendPage(deps, reply, 200, 'incident', { title: `#${incident.id} ${incident.severity} ${incident.summary} · vigil`, refreshSeconds }, { incident: view, review, generated });
+  });
+}

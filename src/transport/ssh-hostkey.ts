@@ -1,0 +1,48 @@
+// Host key pinning for SSH: the pinned key or fingerprint of a host, and whether a presented key matches it.
+import { createHash } from 'node:crypto';
+import ssh2 from 'ssh2';
+import type { ResolvedHost } from '../config/types.js';
+
+export interface HostKeyPin {
+  /** `SHA256:…` as `ssh-keygen -lf` prints it; what messages show. */
+  fingerprint: string;
+  /** Key type of a pinned `host_key` line (ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa), else null. */
+  keyType: string | null;
+}
+
+/** The fingerprint OpenSSH shows for a raw public key blob: base64 of its SHA-256, without padding. */
+export function fingerprintOf(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The key type written at the start of a raw public key blob (an SSH string). */
+export function keyTypeOf(key: Buffer): string {
+  if (key.length < 4) return 'unknown';
+  const length = key.readUInt32BE(0);
+  return length > 0 && length < 64 && key.length >= 4 + length ? key.subarray(4, 4 + length).toString('latin1') : 'unknown';
+}
+
+/**
+ * Reads the host's pin. A `host_key` may be written as `ssh-keygen`/`ssh-keyscan` print it, with or
+ * without the leading host name of a known_hosts line. Returns an Error (no secret in it) when the
+ * config holds no usable pin: vigil never trusts a host key on first use.
+ */
+export function readPin(host: ResolvedHost): HostKeyPin | Error {
+  if (host.host_key_sha256 !== undefined) return { fingerprint: host.host_key_sha256.replace(/=+$/, ''), keyType: null };
+  if (host.host_key === undefined) return new Error(`host ${host.name} has no pinned host key (host_key or host_key_sha256)`);
+  const words = host.host_key.trim().split(/\s+/);
+  // A known_hosts line starts with the host name; the key proper starts at its type.
+  const start = words.findIndex((w) => /^(ssh-|ecdsa-|sk-)/.test(w));
+  const parsed = start >= 0 ? ssh2.utils.parseKey(words.slice(start, start + 2).join(' ')) : new Error('no key type');
+  if (parsed instanceof Error || Array.isArray(parsed)) {
+    return new Error(`host ${host.name}: host_key is not a public key line like "ssh-ed25519 AAAAC3Nz…"`);
+  }
+  return { fingerprint: fingerprintOf(parsed.getPublicSSH()), keyType: parsed.type };
+}
+
+/** Host key algorithms to offer so that the server presents the pinned key and not another of its keys. */
+export function hostKeyAlgorithms(keyType: string | null): string[] | undefined {
+  if (keyType === null) return undefined;
+  if (keyType === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  return [keyType];
+}

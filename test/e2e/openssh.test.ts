@@ -1,0 +1,244 @@
+// Interop with real OpenSSH: sshd on 127.0.0.1 with a ForceCommand that plays docker, compose probes and pg_ready through its forwarding.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import t from 'tap';
+import { loadConfigText } from '../../src/config/load.js';
+import { pgReadyProbe, type PgReadyProbe } from '../../src/probes/pg-ready.js';
+import { runProbe } from '../../src/probes/index.js';
+import { createTransports } from '../../src/transport/index.js';
+import type { Finding } from '../../src/types.js';
+import { startPostgres } from '../helpers/pg.js';
+import { FIXTURES, generateKey } from '../helpers/ssh-server.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { freePort } from '../helpers/vigil-process.js';
+
+const SSHD = '/usr/sbin/sshd';
+if (!existsSync(SSHD)) {
+  // CI installs openssh-server (.ci/run); only a developer machine without it may skip.
+  if (process.env.CI) throw new Error(`${SSHD} is missing under CI: .ci/run should have installed openssh-server`);
+  t.plan(0, `${SSHD} is not installed (apt-get install openssh-server)`);
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const dir = tmpDir(t, 'vigil-sshd-');
+  const composeDir = join(dir, "compose dir; it's here");
+  const bin = join(dir, 'bin');
+  mkdirSync(composeDir);
+  mkdirSync(bin);
+  if (userInfo().uid === 0) mkdirSync('/run/sshd', { recursive: true });
+
+  // The host key comes from OpenSSH's own tool, and so does the fingerprint vigil is pinned to.
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_ed25519')]);
+  const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', join(dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ')[1] ?? '';
+  const hostKeyLine = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8').trim();
+  const client = generateKey();
+  writeFileSync(join(dir, 'authorized_keys'), `${client.public}\n`);
+  const otherHostKey = generateKey().public.split(' ').slice(0, 2).join(' ');
+
+  // `docker` answers only in the compose directory, so a quoting mistake in `cd` shows up as a failure.
+  writeFileSync(join(bin, 'docker'), `#!/bin/sh
+[ "$(pwd)" = ${shq(composeDir)} ] || { echo "docker: run from $(pwd)" >&2; exit 3; }
+case "$*" in
+  "compose ps --all --format json") cat ${shq(join(FIXTURES, 'ps-trouble.jsonl'))} ;;
+  "compose logs --no-color --timestamps --since 300s backend") cat ${shq(join(FIXTURES, 'logs-backend.txt'))} ;;
+  *) echo "docker: unexpected arguments: $*" >&2; exit 1 ;;
+esac
+`);
+  // ForceCommand runs for exec sessions only; TCP forwarding is untouched by it.
+  writeFileSync(join(dir, 'force.sh'), `#!/bin/sh\nPATH=${shq(bin)}:$PATH\nexport PATH\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`);
+  chmodSync(join(bin, 'docker'), 0o755);
+  chmodSync(join(dir, 'force.sh'), 0o755);
+  chmodSync(join(dir, 'host_ed25519'), 0o600);
+
+  const port = await freePort();
+  const sshLog = join(dir, 'sshd.log');
+  writeFileSync(join(dir, 'sshd_config'), [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${join(dir, 'host_ed25519')}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    'UsePAM no',
+    'StrictModes no',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'PermitRootLogin prohibit-password',
+    'AllowTcpForwarding yes',
+    `ForceCommand ${join(dir, 'force.sh')}`,
+    // DEBUG1 logs each direct-tcpip request: the proof that the database probe went through sshd.
+    'LogLevel DEBUG1',
+    '',
+  ].join('\n'));
+  const sshd = await startSshd(join(dir, 'sshd_config'), sshLog, port);
+  t.teardown(() => stop(sshd));
+
+  const pg = await startPostgres(t);
+  const yaml = `
+environments: { production: {} }
+defaults: { timeout: 10s }
+hosts:
+  real-ssh:
+    environment: production
+    address: 127.0.0.1
+    port: ${port}
+    user: ${userInfo().username}
+    private_key_env: E2E_SSH_KEY
+    host_key_sha256: "${fingerprint}"
+    compose_dir: ${JSON.stringify(composeDir)}
+  by-line:
+    environment: production
+    address: 127.0.0.1
+    port: ${port}
+    user: ${userInfo().username}
+    private_key_env: E2E_SSH_KEY
+    host_key: "${hostKeyLine}"
+    compose_dir: ${JSON.stringify(composeDir)}
+  impostor:
+    environment: production
+    address: 127.0.0.1
+    port: ${port}
+    user: ${userInfo().username}
+    private_key_env: E2E_SSH_KEY
+    host_key: "${otherHostKey}"
+    compose_dir: /srv
+    unreachable_severity: S1
+databases:
+  app-db: { environment: production, url_env: E2E_DB_URL, via: real-ssh }
+probes:
+  - { id: app-ps, type: compose_ps, host: real-ssh, services: { backend: S1, db: S1, redis: S2, worker: S2 } }
+  - { id: line-ps, type: compose_ps, host: by-line, services: { worker: S2 } }
+  - { id: app-errors, type: compose_logs, host: real-ssh, service: backend, pattern: "ERROR|Traceback" }
+  - { id: impostor-ps, type: compose_ps, host: impostor, services: { backend: S1 } }
+  - { id: app-db-ready, type: pg_ready, database: app-db }
+`;
+  const config = loadConfigText(yaml, 'openssh-e2e.yaml', { E2E_SSH_KEY: client.private, E2E_DB_URL: pg.monitorUrl });
+  const log = pino({ enabled: false });
+  const transports = createTransports(config, log);
+  t.teardown(() => transports.close());
+  const probe = (id: string) => config.probes.find((p) => p.id === id)!;
+  const run = async (id: string) => (await runProbe(probe(id), AbortSignal.timeout(15_000), log, transports)).findings;
+  const byKey = (fs: Finding[]) => Object.fromEntries(fs.map((f) => [f.key, f]));
+
+  t.test('compose_ps through sshd, pinned by the fingerprint ssh-keygen prints', async (t) => {
+    const f = byKey(await run('app-ps'));
+    t.match(f['host:real-ssh'], { ok: true });
+    t.match(f['app-ps'], { ok: true, message: /listed 3 containers/ });
+    t.match(f['app-ps:backend'], { ok: false, severity: 'S1', message: /unhealthy/ });
+    t.match(f['app-ps:db'], { ok: false, message: /not running: exited, exit code 137/ });
+    t.match(f['app-ps:worker'], { ok: false, message: /restarting/ });
+    t.match(f['app-ps:redis'], { ok: false, message: /missing/ });
+    const line = byKey(await run('line-ps'));
+    t.match(line['host:by-line'], { ok: true }, 'a host_key line pins as well');
+  });
+
+  t.test('compose_logs through sshd', async (t) => {
+    const f = byKey(await run('app-errors'));
+    t.match(f['app-errors'], { ok: false, values: { count: 4 } });
+    t.notMatch(f['app-errors']?.evidence ?? '', 'hunter2');
+  });
+
+  t.test('a host presenting another key is a possible interception, never logged in to', async (t) => {
+    const before = readFileSync(sshLog, 'utf8').split('Accepted publickey').length;
+    const f = await run('impostor-ps');
+    t.equal(f.length, 1);
+    t.match(f[0], { key: 'host:impostor', ok: false, severity: 'S1', message: /possible interception \(man-in-the-middle\).*presented SHA256/ });
+    t.match(f[0]?.message, fingerprint, 'the presented fingerprint is the one ssh-keygen printed');
+    t.equal(readFileSync(sshLog, 'utf8').split('Accepted publickey').length, before, 'no login happened');
+  });
+
+  t.test('pg_ready reaches PostgreSQL through sshd TCP forwarding, and a dead tunnel is the host failing', async (t) => {
+    const ctx = { signal: AbortSignal.timeout(15_000), log, now: Date.now, transports };
+    const ok = byKey(await pgReadyProbe(probe('app-db-ready') as PgReadyProbe, ctx));
+    t.match(ok['app-db-ready'], { ok: true, message: /accepting connections/ });
+    t.match(ok['host:real-ssh'], { ok: true });
+    t.match(readFileSync(sshLog, 'utf8'), new RegExp(`direct-tcpip.*target 127\\.0\\.0\\.1 port ${pg.port}|target 127\\.0\\.0\\.1 port ${pg.port}`), 'sshd forwarded the connection');
+
+    await stop(sshd);
+    // The connection's end reaches vigil a moment after sshd's; a run in between meets the race that
+    // tunnelError() covers, this one the settled state where tunnel() itself reports the host.
+    for (let i = 0; i < 100; i++) {
+      const gone = await transports.ssh.tunnel('real-ssh', '127.0.0.1', pg.port, AbortSignal.timeout(5_000)).then(() => false, () => true);
+      if (gone) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const down = await pgReadyProbe(probe('app-db-ready') as PgReadyProbe, { ...ctx, signal: AbortSignal.timeout(15_000) });
+    const failed = down.filter((x) => !x.ok);
+    t.ok(failed.length > 0);
+    t.ok(failed.every((x) => x.key === 'host:real-ssh'), `only the host fails: ${failed.map((x) => `${x.key}: ${x.message}`).join('; ')}`);
+  });
+}
+
+function shq(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function startSshd(config: string, logFile: string, port: number): Promise<ChildProcess> {
+  execFileSync(SSHD, ['-t', '-f', config]);
+  const child = spawn(SSHD, ['-D', '-f', config, '-E', logFile], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    if (await accepts(port)) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`sshd did not start: ${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : 'no log'}`);
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** Stops sshd and the per-connection processes it forked (they outlive the listener), by pid. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const forked = descendants(child.pid);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  for (const pid of forked) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  }
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+}
+
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The parent pid is the 2nd field after the parenthesised command name.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(entry), ppid);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [p, pp] of parentOf) if (pp === parent) {
+      found.push(p);
+      queue.push(p);
+    }
+  }
+  return found;
+}

@@ -1,0 +1,84 @@
+// The heartbeat: pings while vigil works, falls silent when the store stops writing, never logs its URL.
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import t from 'tap';
+import { Daemon } from '../../src/daemon.js';
+import { Heartbeat } from '../../src/heartbeat.js';
+import { createMetrics } from '../../src/metrics.js';
+import { testConfig } from '../helpers/config.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/vigil-process.js';
+
+const SECRET = 'hb-token-s3cr3t';
+
+function memoryLog() {
+  const raw: string[] = [];
+  const lines: Array<Record<string, any>> = [];
+  const log = pino({ level: 'debug', base: null }, { write: (l: string) => (raw.push(l), lines.push(JSON.parse(l))) });
+  return { log, raw, lines };
+}
+
+async function heartbeatServer(t: { teardown(fn: () => unknown): void }, status = 200) {
+  const hits: number[] = [];
+  const srv: Server = createServer((req, res) => {
+    if (req.url === `/api/v1/heartbeat/${SECRET}`) hits.push(Date.now());
+    res.writeHead(status).end('OK');
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => srv.close(() => r())));
+  const port = (srv.address() as { port: number }).port;
+  return { hits, url: `http://127.0.0.1:${port}/api/v1/heartbeat/${SECRET}` };
+}
+
+t.test('Heartbeat: sent while healthy, withheld while not, failures counted without the URL', async (t) => {
+  const hb = await heartbeatServer(t);
+  const metrics = createMetrics('test', { defaults: false });
+  const { log, raw, lines } = memoryLog();
+  let health = { ok: true, reason: undefined as string | undefined };
+  const beat = new Heartbeat({ url: hb.url, intervalMs: 60_000, health: () => health, log, metrics });
+  t.equal(await beat.beat(), 'sent');
+  t.equal(hb.hits.length, 1);
+  health = { ok: false, reason: 'the store does not write' };
+  t.equal(await beat.beat(), 'withheld');
+  t.equal(await beat.beat(), 'withheld');
+  t.equal(hb.hits.length, 1, 'no ping while unhealthy');
+  t.equal(lines.filter((l) => /heartbeat withheld: the store does not write/.test(l.msg)).length, 1, 'said once, at error');
+  health = { ok: true, reason: undefined };
+  t.equal(await beat.beat(), 'sent');
+
+  const down = new Heartbeat({ url: hb.url.replace(/:\d+\//, ':9/'), intervalMs: 60_000, health: () => ({ ok: true }), log, metrics });
+  t.equal(await down.beat(), 'failed');
+  const text = await metrics.registry.metrics();
+  t.match(text, /vigil_heartbeats_total\{outcome="sent"\} 2/);
+  t.match(text, /vigil_heartbeats_total\{outcome="withheld"\} 2/);
+  t.match(text, /vigil_heartbeats_total\{outcome="failed"\} 1/);
+  t.notOk(raw.some((l) => l.includes(SECRET)), 'the heartbeat URL never reaches the log');
+});
+
+t.test('the daemon pings every heartbeat_interval and stops when its store stops writing', async (t) => {
+  const hb = await heartbeatServer(t);
+  const dir = tmpDir(t);
+  const base = testConfig();
+  const config = testConfig({
+    store: { path: join(dir, 'vigil.db'), retentionMs: base.store.retentionMs },
+    alerts: { discord: base.alerts.discord, betterstack: { sourceToken: null, endpoint: 'http://127.0.0.1:9/', heartbeatUrl: hb.url, heartbeatIntervalMs: 200 } },
+  });
+  const { log } = memoryLog();
+  const daemon = await Daemon.start({ config, log, version: 'test', listen: false });
+  let stopped = false;
+  t.teardown(async () => {
+    if (!stopped) await daemon.stop().catch(() => undefined);
+  });
+  await waitFor(() => hb.hits.length >= 3, 15_000, () => `${hb.hits.length} pings`);
+  t.pass('pings while healthy');
+  daemon.store.close(); // the store can no longer write
+  await new Promise((r) => setTimeout(r, 300));
+  const silentFrom = hb.hits.length;
+  await new Promise((r) => setTimeout(r, 1_200));
+  t.equal(hb.hits.length, silentFrom, 'no ping once the store fails');
+  const metrics = await daemon.metrics.registry.metrics();
+  t.match(metrics, /vigil_heartbeats_total\{outcome="withheld"\} [1-9]/);
+  stopped = true;
+  await daemon.stop().catch(() => undefined); // the closed store refuses the last flush
+});
