@@ -26,7 +26,7 @@ commands:
   resolve ID --by NAME [--note TEXT]  resolve an incident by hand (through the running daemon)
   note ID --by NAME TEXT      add a note to an incident's timeline (through the running daemon)
   review ID                   print the incident's post-incident review as Markdown
-  schema                      print the config's JSON Schema
+  schema [--markdown]         print the config's JSON Schema (or the reference table)
 
 The config defaults to $VIGIL_CONFIG, else probes/local.yaml.
 `;
@@ -44,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
         open: { type: 'boolean', default: false },
         by: { type: 'string' },
         note: { type: 'string' },
+        markdown: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'incidents':
       return incidentsCommand(configPath, { open: values.open, json: values.json });
     case 'schema':
-      return schemaCommand();
+      return schemaCommand({ markdown: values.markdown });
     case 'ack':
       return ackCommand(configPath, { id: rest[0], by: values.by });
     case 'resolve':
