@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ackCommand } from './commands/ack.js';
 import { checkCommand } from './commands/check.js';
+import { demoCommand } from './commands/demo.js';
 import { incidentsCommand } from './commands/incidents.js';
 import { noteCommand } from './commands/note.js';
 import { resolveCommand } from './commands/resolve.js';
@@ -26,6 +27,7 @@ commands:
   resolve ID --by NAME [--note TEXT]  resolve an incident by hand (through the running daemon)
   note ID --by NAME TEXT      add a note to an incident's timeline (through the running daemon)
   review ID                   print the incident's post-incident review as Markdown
+  demo [--speed N]            a simulated fleet with faults over time, watched by the daemon (npm start)
   schema [--markdown]         print the config's JSON Schema (or the reference table)
 
 The config defaults to $VIGIL_CONFIG, else probes/local.yaml.
@@ -44,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
         open: { type: 'boolean', default: false },
         by: { type: 'string' },
         note: { type: 'string' },
+        speed: { type: 'string' },
         markdown: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
@@ -77,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       return incidentsCommand(configPath, { open: values.open, json: values.json });
     case 'schema':
       return schemaCommand({ markdown: values.markdown });
+    case 'demo':
+      return demoCommand({ speed: values.speed });
     case 'ack':
       return ackCommand(configPath, { id: rest[0], by: values.by });
     case 'resolve':

@@ -6,7 +6,7 @@ import type { Config, ResolvedProbe } from './config/types.js';
 import { Heartbeat } from './heartbeat.js';
 import { command as engineCommand, initialState, step, tick, unacknowledged } from './incidents/engine.js';
 import { withDatabaseDependencies } from './incidents/grouping.js';
-import type { Command, CommandResult, EngineConfig, EngineState, StepResult } from './incidents/state.js';
+import type { Command, CommandResult, EngineCommand, EngineConfig, EngineState, StepResult } from './incidents/state.js';
 import type { LogShipping } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { eventLogLine } from './notify/messages.js';
@@ -19,8 +19,10 @@ import { Scheduler } from './scheduler.js';
 import { buildApp } from './server/app.js';
 import { createTransports, type Transports } from './transport/index.js';
 import { openStore } from './store/sqlite.js';
-import type { Store } from './store/store.js';
-import type { ProbeRun, Sink } from './types.js';
+import type { NewMessage, Store } from './store/store.js';
+import { planTriage, type TriageStep } from './triage/plan.js';
+import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
+import type { IncidentEvent, ProbeRun, Sink } from './types.js';
 
 export const REOPEN_WINDOW_MS = 10 * 60_000;
 const TICK_MS = 10_000;
@@ -81,6 +83,7 @@ export class Daemon {
   readonly #sinks = new Map<string, Sink>();
   #discordKey = '';
   readonly #heartbeat: Heartbeat | null;
+  readonly #triage: TriageRunner;
   #storeHealthy = true;
 
   private constructor(opts: DaemonOptions) {
@@ -107,6 +110,14 @@ export class Daemon {
     this.#sinks.set(CONSOLE_SINK, consoleSink(this.log));
     this.#updateDiscord(opts.config);
     this.#outbox = new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: outboxMaxAgeMs(opts.config), pollMs: 1_000 });
+    this.#triage = new TriageRunner({
+      transports: this.#transports,
+      store: this.store,
+      log: this.log.child({ component: 'triage' }),
+      now: this.#now,
+      record: (cmd) => this.#command(cmd),
+      kick: () => this.#outbox.kick(),
+    });
     opts.logShipping?.onDropped((count) => this.metrics.logRecordsDropped.inc(count));
     const bs = opts.config.alerts.betterstack;
     this.#heartbeat = bs?.heartbeatUrl
@@ -171,6 +182,11 @@ export class Daemon {
 
   /** An operator's ack/resolve/note, applied through the engine like any other change. */
   dispatch(cmd: Command): CommandResult {
+    return this.#command(cmd);
+  }
+
+  /** Any engine command, triage's evidence included, committed like a probe run's step. */
+  #command(cmd: EngineCommand): CommandResult {
     const result = engineCommand(this.#state, cmd, this.#now(), this.#engineCfg);
     if (result.ok) this.#commit(result);
     return result;
@@ -181,6 +197,8 @@ export class Daemon {
     await this.#heartbeat?.stop();
     await this.#scheduler.stop(Math.min(12_000, Math.max(...[...this.#probes.values()].map((p) => p.timeoutMs), 1_000)));
     await this.app.close();
+    // Before the transports and the store close under it; held messages go out at their hold time.
+    await this.#triage.stop();
     await this.#transports.close();
     await this.#outbox.stop();
     this.store.flushUptime();
@@ -234,11 +252,25 @@ export class Daemon {
     const channels = this.#channels();
     const at = this.#now();
     const routed = events.map((event) => ({ event, routes: route(event, channels) }));
+    // An opening whose incident has triage steps holds its embed and console line for the summary.
+    const triage = new Map<IncidentEvent, TriageStep[]>();
+    for (const { event } of routed) {
+      const incident = startsTriage(event) ? result.state.incidents.get(event.incidentId) : undefined;
+      const steps = incident ? planTriage(incident, this.#config) : [];
+      if (steps.length > 0) triage.set(event, steps);
+    }
     const messages = routed.flatMap(({ event, routes }) =>
-      routes.map((m) => ({ ...m, createdAt: at, incidentId: event.incidentId, event: event.type })),
+      routes.map((m): NewMessage => ({
+        ...m,
+        createdAt: at,
+        incidentId: event.incidentId,
+        event: event.type,
+        ...(triage.has(event) && waitsForTriage(m) ? { holdUntil: at + TRIAGE_HOLD_MS } : {}),
+      })),
     );
+    let stored;
     try {
-      this.store.apply({ ...changed, messages, events });
+      stored = this.store.apply({ ...changed, messages, events });
     } catch (err) {
       // The state is not advanced, so the same transition is attempted again on the next run.
       this.#storeHealthy = false;
@@ -258,6 +290,10 @@ export class Daemon {
       }
     }
     if (messages.length > 0) this.#outbox.kick();
+    for (const [event, steps] of triage) {
+      const held = stored.filter((m, i) => messages[i]?.holdUntil !== undefined && m.incidentId === event.incidentId && m.event === event.type).map((m) => m.id);
+      this.#triage.start(event.incidentId, steps, held);
+    }
   }
 
   #channels(): { discord: { errors: boolean; warnings: boolean; ops: boolean } } {

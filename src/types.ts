@@ -140,6 +140,11 @@ export interface IncidentEvent {
   held?: boolean;
   /** handed_over: the summary the incident had under its previous root. */
   previousSummary?: string;
+  /**
+   * A few lines of triage results (compose ps, logs, database, users affected), added to the stored
+   * first message of an incident when its triage finishes; absent when none ran or it did not finish.
+   */
+  triage?: string;
 }
 
 /** Per finding key: the counters that decide when an incident opens or resolves. */

@@ -1,8 +1,11 @@
-// Operator commands on incidents (ack, resolve, note) as pure transitions with 404/409 answers.
+// Commands on incidents (an operator's ack, resolve, note; triage's evidence) as pure transitions with 404/409 answers.
 import { Draft } from './draft.js';
 import { resolve } from './lifecycle.js';
-import type { Command, CommandResult, EngineConfig, EngineState } from './state.js';
+import type { CommandResult, EngineCommand, EngineConfig, EngineState } from './state.js';
 import { formatDuration } from './wording.js';
+
+/** Evidence kept per incident: a flapping incident gathers triage at every reopening, and must not grow without end. */
+export const MAX_EVIDENCE_ITEMS = 100;
 
 /**
  * Applies an operator's command. The engine state holds only active incidents and those resolved
@@ -10,7 +13,7 @@ import { formatDuration } from './wording.js';
  * not_found, a note on an old incident included. A caller that wants to annotate history must go to
  * the store itself; the engine never reads it.
  */
-export function command(state: EngineState, cmd: Command, now: number, cfg: EngineConfig): CommandResult {
+export function command(state: EngineState, cmd: EngineCommand, now: number, cfg: EngineConfig): CommandResult {
   const incident = state.incidents.get(cmd.incidentId);
   if (!incident) {
     return { ok: false, code: 'not_found', message: `incident ${cmd.incidentId} is not open or recently resolved` };
@@ -39,6 +42,15 @@ export function command(state: EngineState, cmd: Command, now: number, cfg: Engi
     }
     case 'note': {
       d.announce(incident.id, 'note', { detail: cmd.text, by: cmd.by });
+      break;
+    }
+    case 'evidence': {
+      // Allowed on a recently resolved incident too: triage that finished late still explains it.
+      if (cmd.items.length === 0) break;
+      const all = [...incident.evidence, ...cmd.items];
+      // The first item (the root finding's own evidence) is what the review's root cause quotes: kept.
+      const evidence = all.length <= MAX_EVIDENCE_ITEMS ? all : [all[0]!, ...all.slice(all.length - MAX_EVIDENCE_ITEMS + 1)];
+      d.patchIncident(incident.id, { evidence });
       break;
     }
   }

@@ -1,6 +1,6 @@
 // The incident engine's state, inputs and outputs: plain data, so the engine stays a pure function.
 import type { ProbeMeta } from '../config/types.js';
-import type { Finding, Incident, IncidentEvent, Severity, SubjectState, TimelineEntry } from '../types.js';
+import type { Evidence, Finding, Incident, IncidentEvent, Severity, SubjectState, TimelineEntry } from '../types.js';
 import type { MaintenanceWindow } from './maintenance.js';
 
 export interface EngineConfig {
@@ -43,6 +43,19 @@ export type Command =
   | { type: 'ack'; incidentId: number; by: string }
   | { type: 'resolve'; incidentId: number; by: string; note?: string }
   | { type: 'note'; incidentId: number; by: string; text: string };
+
+/**
+ * Triage output to attach (already masked and cut): recorded on the incident, announced to nobody.
+ * Apart from the operator's Command so the HTTP API, which dispatches those, cannot send one.
+ */
+export interface EvidenceCommand {
+  type: 'evidence';
+  incidentId: number;
+  items: Evidence[];
+}
+
+/** Everything the engine's command() takes. */
+export type EngineCommand = Command | EvidenceCommand;
 
 export type CommandResult =
   | ({ ok: true; incident: Incident } & StepResult)

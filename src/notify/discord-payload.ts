@@ -136,6 +136,9 @@ function openedEmbed(event: IncidentEvent, opts: PayloadOptions): DiscordEmbed {
   if (event.respondBy !== null) fields.push(field('Respond by', respondBy(event.respondBy), false));
   const url = incidentUrl(event, opts);
   if (url) fields.push(field('Incident', `[#${event.incidentId}](${url})`, false));
+  // Triage lines quote command output and log lines: untrusted, so fenced like the evidence.
+  const triage = event.triage ? codeBlock(event.triage, DISCORD_LIMITS.fieldValue) : '';
+  if (triage) fields.push(field('Triage', triage, false));
   const embed: DiscordEmbed = {
     title: title('', event),
     color: DISCORD_COLOURS[event.severity satisfies Severity],

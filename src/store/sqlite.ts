@@ -111,6 +111,7 @@ export class SqliteStore implements Store {
   #uptime = new Map<string, UptimeRow>();
   #applyTx: (change: StoreChange) => OutboundMessage[];
   #flushTx: (rows: UptimeRow[]) => void;
+  #releaseTx: (ids: readonly number[], at: number, rewrite: ((body: unknown) => unknown) | undefined) => number;
   #pruneTx: (cutoff: number) => { incidents: number; messages: number; uptime: number };
 
   constructor(db: Database.Database, path: string, now: () => number) {
@@ -127,9 +128,20 @@ export class SqliteStore implements Store {
       }
       return change.messages.map((m): OutboundMessage => {
         const body = JSON.stringify(m.body ?? null);
-        const info = s.insertMessage.run(m.sink, m.channel, m.createdAt, m.incidentId, m.event, body, m.createdAt);
-        return { ...m, id: Number(info.lastInsertRowid) };
+        const info = s.insertMessage.run(m.sink, m.channel, m.createdAt, m.incidentId, m.event, body, Math.max(m.createdAt, m.holdUntil ?? m.createdAt));
+        const { holdUntil: _held, ...message } = m;
+        return { ...message, id: Number(info.lastInsertRowid) };
       });
+    });
+    this.#releaseTx = db.transaction((ids: readonly number[], at: number, rewrite: ((body: unknown) => unknown) | undefined) => {
+      let released = 0;
+      for (const id of ids) {
+        const held = s.heldMessage.get(id);
+        if (!held) continue;
+        const body = rewrite ? JSON.stringify(rewrite(JSON.parse(held.body) as unknown) ?? null) : held.body;
+        released += s.releaseMessage.run(body, at, id).changes;
+      }
+      return released;
     });
     this.#flushTx = db.transaction((rows: UptimeRow[]) => {
       for (const row of rows) s.addUptime.run(row);
@@ -211,6 +223,10 @@ export class SqliteStore implements Store {
   /** Due messages (pending, next attempt not in the future), oldest first. */
   pendingMessages(limit: number): PendingMessage[] {
     return this.#s.pending.all({ now: this.#now(), limit }).map(messageFromRow);
+  }
+
+  releaseMessages(ids: readonly number[], at: number, rewrite?: (body: unknown) => unknown): number {
+    return ids.length === 0 ? 0 : this.#releaseTx(ids, at, rewrite);
   }
 
   markDelivered(id: number, at: number): void {

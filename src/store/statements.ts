@@ -34,7 +34,7 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO timeline (incident_id, seq, at, event, detail, "by")
        VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM timeline WHERE incident_id = ?), ?, ?, ?, ?)`,
     ),
-    // created_at is bound twice: a new message is due at once.
+    // next_attempt_at is created_at for a message due at once, later for one held (see releaseMessages).
     insertMessage: db.prepare<[string, string, number, number | null, string, string, number]>(
       `INSERT INTO outbox (sink, channel, created_at, incident_id, event, body, next_attempt_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -85,6 +85,13 @@ export function prepareStatements(db: Database.Database) {
          AND NOT EXISTS (SELECT 1 FROM outbox AS w WHERE w.state = 'pending' AND w.sink = o.sink
                          AND w.channel = o.channel AND w.id < o.id AND w.next_attempt_at > @now)
        ORDER BY id LIMIT @limit`,
+    ),
+    heldMessage: db.prepare<[number], { body: string; next_attempt_at: number }>(
+      `SELECT body, next_attempt_at FROM outbox WHERE id = ? AND state = 'pending' AND attempts = 0`,
+    ),
+    releaseMessage: db.prepare<[string, number, number]>(
+      `UPDATE outbox SET body = ?, next_attempt_at = min(next_attempt_at, ?)
+       WHERE id = ? AND state = 'pending' AND attempts = 0`,
     ),
     pendingCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE state = 'pending'`),
     delivered: db.prepare<[number, number]>(

@@ -8,9 +8,15 @@ export interface StoreChange {
   /** Appended to the incidents' timelines (the incidents above already hold them in memory). */
   timeline: Array<{ incidentId: number; entry: TimelineEntry }>;
   /** New outbound messages, without id (the store assigns it). */
-  messages: Array<Omit<OutboundMessage, 'id'>>;
+  messages: NewMessage[];
   events: IncidentEvent[];
 }
+
+/**
+ * A message to store. With `holdUntil` it is not due before then: an incident's first message waits
+ * for its triage summary (releaseMessages), and still goes out at that time if vigil dies meanwhile.
+ */
+export type NewMessage = Omit<OutboundMessage, 'id'> & { holdUntil?: number };
 
 export interface UptimeSample {
   /** Probe id. */
@@ -49,6 +55,7 @@ export interface Store {
    * `resolvedSince` (so a flapping subject reopens the same incident), the next incident id.
    */
   loadEngineState(resolvedSince: number): { subjects: SubjectState[]; incidents: Incident[]; nextIncidentId: number };
+  /** Returns the stored messages with their ids, in the order of `change.messages`. */
   apply(change: StoreChange): OutboundMessage[];
 
   getIncident(id: number): Incident | null;
@@ -62,6 +69,12 @@ export interface Store {
 
   /** Outbox: messages due now, not yet delivered or given up, oldest first. */
   pendingMessages(limit: number): PendingMessage[];
+  /**
+   * Makes held messages due at `at` (never later than they already were), first rewriting the body of
+   * each with `rewrite`. Only messages never attempted are touched, so a body already sent (or being
+   * sent) is never changed. Returns how many were released.
+   */
+  releaseMessages(ids: readonly number[], at: number, rewrite?: (body: unknown) => unknown): number;
   markDelivered(id: number, at: number): void;
   markFailed(id: number, error: string, nextAttemptAt: number): void;
   markDead(id: number, error: string, at: number): void;

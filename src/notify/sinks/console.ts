@@ -29,7 +29,9 @@ export function consoleSink(log: Logger): Sink {
       }
       const severity = isSeverity(body.fields.severity) ? body.fields.severity : 'S4';
       const type: IncidentEventType = body.fields.event ?? msg.event;
-      log[logLevel({ type, severity })]({ ...body.fields }, oneLine(body.text));
+      // An incident's first message carries its triage summary once triage finished (already masked).
+      const triage = (msg.body as { triage?: unknown }).triage;
+      log[logLevel({ type, severity })]({ ...body.fields, ...(typeof triage === 'string' && triage !== '' ? { triage } : {}) }, oneLine(body.text));
       return { ok: true };
     },
   };

@@ -1,0 +1,107 @@
+// Which runbook triage steps fit an incident (SPEC §4 Evidence): a pure function of the incident and the config.
+import type { Config, ResolvedProbe } from '../config/types.js';
+import type { Incident } from '../types.js';
+
+/** The runbook's "queries running longer than 1 minute", when no pg_long_queries probe says otherwise. */
+export const DEFAULT_LONG_QUERY_MS = 60_000;
+/** The runbook's `docker compose logs --tail=50 <service>`. */
+export const LOG_TAIL_LINES = 50;
+// A service on more hosts than this (or an incident touching more databases) is a fleet-wide event:
+// the first few answer the question, the rest would only slow the page down.
+const MAX_HOSTS = 3;
+const MAX_DATABASES = 3;
+
+export type TriageStep =
+  | { kind: 'compose_ps'; host: string; source: string }
+  | { kind: 'compose_logs'; host: string; service: string; source: string }
+  | { kind: 'pg_connections'; database: string; source: string }
+  | { kind: 'pg_long_queries'; database: string; olderThanMs: number; source: string }
+  | { kind: 'impact'; database: string; sql: string; source: string };
+
+export type TriageConfig = Pick<Config, 'probes' | 'hosts' | 'databases'>;
+export type TriageSubject = Pick<Incident, 'environment' | 'service' | 'rootProbe' | 'rootKey'>;
+
+/**
+ * The steps, in the runbook's order (service health, then database, then users affected), each with
+ * the evidence source it is filed under. Hosts: the root's own (its compose probe, or the host whose
+ * reachability failed), then every host of the incident's environment whose compose_ps lists the
+ * service or that a compose_logs probe reads it on; logs only where the host is known to run the
+ * service. Databases: the root's own, those of pg_ready probes the root depends on (transitively),
+ * then those of the environment whose `service` is the incident's.
+ */
+export function planTriage(incident: TriageSubject, config: TriageConfig): TriageStep[] {
+  const probes = new Map(config.probes.map((p) => [p.id, p] as const));
+  const root = probes.get(incident.rootProbe);
+  const inEnvironment = (host: string) => config.hosts[host]?.environment === incident.environment;
+
+  const hosts = new Set<string>();
+  const runsService = new Set<string>();
+  if (incident.rootKey.startsWith('host:')) hosts.add(incident.rootKey.slice('host:'.length));
+  if (root && (root.spec.type === 'compose_ps' || root.spec.type === 'compose_logs')) hosts.add(root.spec.host);
+  for (const p of config.probes) {
+    const spec = p.spec;
+    const lists =
+      (spec.type === 'compose_ps' && Object.hasOwn(spec.services, incident.service)) ||
+      (spec.type === 'compose_logs' && spec.service === incident.service);
+    if (!lists || !inEnvironment(spec.host)) continue;
+    hosts.add(spec.host);
+    runsService.add(spec.host);
+  }
+
+  const databases = new Set<string>();
+  const rootDb = root ? databaseOf(root) : undefined;
+  if (rootDb !== undefined) databases.add(rootDb);
+  for (const dep of dependencyIds(incident.rootProbe, probes)) {
+    const p = probes.get(dep);
+    if (p?.spec.type === 'pg_ready') databases.add(p.spec.database);
+  }
+  for (const [name, db] of Object.entries(config.databases)) {
+    if (db.service === incident.service && db.environment === incident.environment) databases.add(name);
+  }
+
+  const steps: TriageStep[] = [];
+  for (const host of [...hosts].filter((h) => config.hosts[h] !== undefined).slice(0, MAX_HOSTS)) {
+    steps.push({ kind: 'compose_ps', host, source: `compose-ps:${host}` });
+    if (runsService.has(host)) {
+      steps.push({ kind: 'compose_logs', host, service: incident.service, source: `logs:${host}/${incident.service}` });
+    }
+  }
+  const known = [...databases].filter((d) => config.databases[d] !== undefined).slice(0, MAX_DATABASES);
+  for (const database of known) {
+    steps.push({ kind: 'pg_connections', database, source: `connections:${database}` });
+    steps.push({ kind: 'pg_long_queries', database, olderThanMs: longQueryLimit(database, config.probes), source: `long-queries:${database}` });
+  }
+  for (const database of known) {
+    const sql = config.databases[database]?.impact_query;
+    if (sql !== undefined && sql.trim() !== '') steps.push({ kind: 'impact', database, sql, source: `impact:${database}` });
+  }
+  return steps;
+}
+
+function databaseOf(p: ResolvedProbe): string | undefined {
+  return 'database' in p.spec ? p.spec.database : undefined;
+}
+
+/** Probe ids the probe reaches through depends_on, transitively, cycles tolerated. */
+function dependencyIds(id: string, probes: ReadonlyMap<string, ResolvedProbe>): string[] {
+  const seen = new Set<string>([id]);
+  const queue = [id];
+  const found: string[] = [];
+  while (queue.length > 0) {
+    for (const dep of probes.get(queue.shift()!)?.dependsOn ?? []) {
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      found.push(dep);
+      queue.push(dep);
+    }
+  }
+  return found;
+}
+
+/** The operator's own older_than for this database when a pg_long_queries probe sets one. */
+function longQueryLimit(database: string, probes: readonly ResolvedProbe[]): number {
+  for (const p of probes) {
+    if (p.spec.type === 'pg_long_queries' && p.spec.database === database) return p.spec.older_than;
+  }
+  return DEFAULT_LONG_QUERY_MS;
+}

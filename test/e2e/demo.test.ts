@@ -1,0 +1,99 @@
+// End to end: the real `vigil demo --speed 5` prints its URLs, every fault of the timeline opens and resolves an incident in the #ops wording, and SIGINT stops it all.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import t from 'tap';
+import { VigilProcess, waitFor } from '../helpers/vigil-process.js';
+
+/** Whether something accepts TCP connections on 127.0.0.1:port right now. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Processes whose command line mentions `text` (the demo's temp dir is in PostgreSQL's -D argument). */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmdline.includes(text)) found.push(`${pid}: ${cmdline}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+const RESOLVED = (what: string) => new RegExp(`\\[RESOLVED\\] ${what}\\. Resolved after (\\d+m )?\\d+s\\.`);
+
+t.test('vigil demo: URLs first, then each fault as an incident that opens and resolves; SIGINT stops every peer', async (t) => {
+  const demo = new VigilProcess(['demo', '--speed', '5'], { VIGIL_LOG_LEVEL: 'info' });
+  t.teardown(() => demo.kill('SIGKILL'));
+  const out = () => demo.stdout;
+  const why = () => `stdout:\n${demo.stdout.slice(-3000)}\nstderr:\n${demo.stderr.slice(-2000)}`;
+  const seen = (pattern: RegExp, timeoutMs = 90_000) => waitFor(() => pattern.exec(out()), timeoutMs, () => `no ${pattern} in ${why()}`);
+
+  const status = await seen(/status page\s+(http:\/\/127\.0\.0\.1:(\d+)\/status)\n/, 120_000);
+  const apiPort = Number(status[2]);
+  t.match(out(), /API\s+http:\/\/127\.0\.0\.1:\d+\/api\/status/, 'the API URL is printed');
+  t.match(out(), /t\+0:02 {2}the compute API answers 500/, 'the fault timeline is printed, compressed by --speed');
+  t.match(out(), /Stop with Ctrl-C\./, 'and how to stop');
+  const dir = (await seen(/full log\s+(\/\S+)\/vigil\.log/))[1]!;
+  const ports = {
+    api: apiPort,
+    backend: Number((await seen(/backend\s+http:\/\/127\.0\.0\.1:(\d+)\//))[1]),
+    compute: Number((await seen(/compute\s+http:\/\/127\.0\.0\.1:(\d+)\/health/))[1]),
+    ssh: Number((await seen(/ssh ubuntu@127\.0\.0\.1:(\d+)/))[1]),
+    postgres: Number((await seen(/PostgreSQL on 127\.0\.0\.1:(\d+)/))[1]),
+  };
+  const page = await fetch(status[1]!);
+  t.equal(page.status, 200, 'the /status page answers');
+  t.match(await page.text(), /<html/i);
+
+  await seen(/\[INCIDENT\] S2 - Compute API down on production\. Investigating\./);
+  await seen(/\[INCIDENT\] S3 - Compute API down on staging\. Investigating\./);
+  await seen(RESOLVED('S2 - Compute API down on production'));
+  await seen(RESOLVED('S3 - Compute API down on staging'));
+  await seen(/\[INCIDENT\] S1 - Backend DB unreachable on production\. Investigating\./);
+  await seen(RESOLVED('S1 - Backend DB unreachable on production'));
+  await seen(/\[INCIDENT\] S3 - Long-running queries on the backend DB on production\. Investigating\./);
+  await seen(RESOLVED('S3 - Long-running queries on the backend DB on production'));
+  await seen(/\[INCIDENT\] S2 - Containers down or unhealthy \(worker\) on production\. Investigating\./);
+  await seen(RESOLVED('S2 - Containers down or unhealthy \\(worker\\) on production'));
+  t.notMatch(out(), /\[INCIDENT\] \S+ - Backend API down/, 'backend health never paged: it was a symptom of the database');
+  t.match(out(), /not paged: \[SYMPTOM\] S1 - Backend DB unreachable on production\. backend-health failing too/);
+  t.ok(out().indexOf('[INCIDENT] S1 - Backend DB unreachable') < out().indexOf('not paged: [SYMPTOM] S1'), 'the page reads before its symptoms');
+
+  const incidents = (await (await fetch(`http://127.0.0.1:${apiPort}/api/incidents`)).json()) as { incidents: Array<Record<string, unknown>> };
+  const db = incidents.incidents.find((i) => i.root_probe === 'backend-db-ready');
+  t.match(db, { state: 'resolved', severity: 'S1', environment: 'production' }, 'the API agrees');
+  const log = readFileSync(`${dir}/vigil.log`, 'utf8');
+  t.match(log, /"msg":"\[INCIDENT\] S1 - Backend DB unreachable on production\. Investigating\."/, 'the JSON log is in the temp dir');
+  t.notMatch(log, /"level":"(error|fatal)","[^\n]*"msg":"(?!\[)/, 'no error besides the incident lines');
+
+  for (const [name, port] of Object.entries(ports)) t.ok(await listening(port), `${name} listens while the demo runs`);
+  t.not(processesMentioning(dir).length, 0, 'PostgreSQL runs while the demo runs');
+
+  const stopAt = Date.now();
+  demo.kill('SIGINT');
+  const exit = await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r('hung'), 15_000))]);
+  t.same(exit, { code: 0, signal: null }, `SIGINT exits 0 within 15 s (took ${Date.now() - stopAt} ms)`);
+  t.match(out(), /vigil demo stopped\.\n$/);
+  for (const [name, port] of Object.entries(ports)) t.notOk(await listening(port), `${name} no longer listens`);
+  t.same(processesMentioning(dir), [], 'no PostgreSQL process is left behind');
+  t.notOk(existsSync(dir), 'the temp dir is removed');
+  t.equal(demo.stderr, '', 'nothing on stderr');
+});
+
+t.test('vigil demo refuses a bad --speed with a usage error', async (t) => {
+  const demo = new VigilProcess(['demo', '--speed', 'fast']);
+  const exit = await demo.exited;
+  t.equal(exit.code, 64);
+  t.match(demo.stderr, /vigil demo: expected a speed from 0\.25 to 20/);
+});

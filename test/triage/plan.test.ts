@@ -1,0 +1,77 @@
+// Which triage steps fit an incident: hosts that run its service, its databases, the impact_query, from the real config loader.
+import t from 'tap';
+import { loadConfigText } from '../../src/config/load.js';
+import { DEFAULT_LONG_QUERY_MS, planTriage } from '../../src/triage/plan.js';
+
+const FLEET = `
+environments: { production: {}, staging: {} }
+hosts:
+  prod-app: { environment: production, address: 10.0.0.2, user: ubuntu, private_key_env: KEY, host_key_sha256: "SHA256:${'A'.repeat(43)}", compose_dir: /srv/app }
+  prod-compute: { environment: production, address: 10.0.0.3, user: ubuntu, private_key_env: KEY, host_key_sha256: "SHA256:${'B'.repeat(43)}", compose_dir: /srv/compute }
+  staging-app: { environment: staging, address: 10.0.1.3, user: ubuntu, private_key_env: KEY, host_key_sha256: "SHA256:${'C'.repeat(43)}", compose_dir: /srv/app }
+databases:
+  prod-db: { environment: production, url_env: DB, via: prod-app, impact_query: "SELECT count(*) FROM sessions" }
+  compute-db: { environment: production, url_env: DB, service: compute-db }
+  staging-db: { environment: staging, url_env: DB }
+probes:
+  - { id: prod-db-ready, type: pg_ready, database: prod-db, summary: Backend DB unreachable }
+  - { id: prod-db-long, type: pg_long_queries, database: prod-db, older_than: 5m }
+  - { id: compute-db-ready, type: pg_ready, database: compute-db }
+  - { id: prod-ps, type: compose_ps, host: prod-app, services: { backend: S1, db: S1, redis: S2 } }
+  - { id: compute-ps, type: compose_ps, host: prod-compute, services: { compute: S1 } }
+  - { id: staging-ps, type: compose_ps, host: staging-app, services: { backend: S3, db: S3 } }
+  - { id: compute-errors, type: compose_logs, host: prod-compute, service: worker, pattern: Traceback }
+  - { id: backend-health, type: http, environment: production, service: backend, url: "https://api.example.com/health", depends_on: [backend-gateway] }
+  - { id: backend-gateway, type: http, environment: production, service: gateway, url: "https://gw.example.com/", depends_on: [prod-db-ready] }
+  - { id: webapp, type: http, environment: production, service: webapp, url: "https://app.example.com/" }
+`;
+const config = loadConfigText(FLEET, 'plan-test.yaml', { KEY: 'not read by the plan', DB: 'postgres://vigil:pw@127.0.0.1:5432/app' });
+const sources = (incident: Parameters<typeof planTriage>[0]) => planTriage(incident, config).map((s) => s.source);
+
+t.test('a database incident: ps and the db logs on the host that runs it, then connections, long queries and the impact_query', async (t) => {
+  const steps = planTriage({ environment: 'production', service: 'db', rootProbe: 'prod-db-ready', rootKey: 'prod-db-ready' }, config);
+  t.same(
+    steps.map((s) => s.source),
+    ['compose-ps:prod-app', 'logs:prod-app/db', 'connections:prod-db', 'long-queries:prod-db', 'impact:prod-db'],
+    'in the runbook order; the staging host that also lists db is another environment',
+  );
+  t.match(steps.find((s) => s.kind === 'pg_long_queries'), { olderThanMs: 5 * 60_000 }, "the operator's own older_than");
+  t.match(steps.find((s) => s.kind === 'impact'), { database: 'prod-db', sql: 'SELECT count(*) FROM sessions' });
+  t.match(steps.find((s) => s.kind === 'compose_logs'), { host: 'prod-app', service: 'db' });
+});
+
+t.test('a service incident reaches the database of a pg_ready it depends on, transitively', async (t) => {
+  t.same(sources({ environment: 'production', service: 'backend', rootProbe: 'backend-health', rootKey: 'backend-health' }), [
+    'compose-ps:prod-app',
+    'logs:prod-app/backend',
+    'connections:prod-db',
+    'long-queries:prod-db',
+    'impact:prod-db',
+  ]);
+});
+
+t.test("a database is also found by its service, with the runbook's 1-minute long-query limit when no probe sets one", async (t) => {
+  const steps = planTriage({ environment: 'production', service: 'compute-db', rootProbe: 'compute-db-ready', rootKey: 'compute-db-ready' }, config);
+  t.same(steps.map((s) => s.source), ['connections:compute-db', 'long-queries:compute-db'], 'no host lists compute-db, no impact_query');
+  t.match(steps[1], { olderThanMs: DEFAULT_LONG_QUERY_MS });
+});
+
+t.test('a compose_logs root: ps on its host and the logs of the service it reads', async (t) => {
+  t.same(sources({ environment: 'production', service: 'worker', rootProbe: 'compute-errors', rootKey: 'compute-errors' }), ['compose-ps:prod-compute', 'logs:prod-compute/worker']);
+});
+
+t.test('a host that cannot be reached: ps on it (which says so), logs only where the service is known to run', async (t) => {
+  t.same(sources({ environment: 'production', service: 'prod-compute', rootProbe: 'compute-ps', rootKey: 'host:prod-compute' }), ['compose-ps:prod-compute']);
+  t.same(sources({ environment: 'production', service: 'redis', rootProbe: 'prod-ps', rootKey: 'prod-ps:redis' }), ['compose-ps:prod-app', 'logs:prod-app/redis']);
+});
+
+t.test('nothing fits: an http service with no host, database or dependency has no triage (and no held page)', async (t) => {
+  t.same(planTriage({ environment: 'production', service: 'webapp', rootProbe: 'webapp', rootKey: 'webapp' }, config), []);
+  t.same(planTriage({ environment: 'production', service: 'db', rootProbe: 'gone-after-reload', rootKey: 'gone-after-reload' }, config).map((s) => s.source), [
+    'compose-ps:prod-app',
+    'logs:prod-app/db',
+    'connections:prod-db',
+    'long-queries:prod-db',
+    'impact:prod-db',
+  ], 'a root probe no longer in the config still gets what its service says');
+});
