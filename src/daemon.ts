@@ -28,15 +28,6 @@ export const REOPEN_WINDOW_MS = 10 * 60_000;
 const TICK_MS = 10_000;
 const UPTIME_FLUSH_MS = 60_000;
 const PRUNE_MS = 60 * 60_000;
-/** An outbox message still undelivered this long after it was written is given up, unless alerts.max_age says otherwise. */
-export const DEFAULT_MAX_AGE_MS = 24 * 3_600_000;
-
-/** alerts.max_age, which the loader adds beside the Config contract (see the outbox's report). */
-export function outboxMaxAgeMs(config: Config): number {
-  const maxAge = (config.alerts as { maxAgeMs?: unknown }).maxAgeMs;
-  return typeof maxAge === 'number' && maxAge > 0 ? maxAge : DEFAULT_MAX_AGE_MS;
-}
-
 /** The Discord webhooks and link base a sink is built from; a reload rebuilds the sink when these change. */
 function discordKey(config: Config): string {
   const d = config.alerts.discord;
@@ -109,7 +100,7 @@ export class Daemon {
     });
     this.#sinks.set(CONSOLE_SINK, consoleSink(this.log));
     this.#updateDiscord(opts.config);
-    this.#outbox = new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: outboxMaxAgeMs(opts.config), pollMs: 1_000 });
+    this.#outbox = new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: opts.config.alerts.maxAgeMs, pollMs: 1_000 });
     this.#triage = new TriageRunner({
       transports: this.#transports,
       store: this.store,

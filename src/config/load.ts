@@ -212,8 +212,7 @@ function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
   for (const [name, e] of Object.entries(c.environments)) environments[name] = { severityCap: e.severity_cap ?? null };
   const bs = c.alerts.betterstack;
   const webhook = (channel: string) => secret(['alerts', 'discord', channel], 'url');
-  // maxAgeMs rides beside Config['alerts'] until the contract in config/types.ts names it.
-  const alerts: Config['alerts'] & { maxAgeMs: number } = {
+  const alerts: Config['alerts'] = {
     discord: { errors: webhook('errors'), warnings: webhook('warnings'), ops: webhook('ops') },
     betterstack: bs
       ? {

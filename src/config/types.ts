@@ -54,6 +54,8 @@ export interface Config {
   alerts: {
     discord: { errors: string | null; warnings: string | null; ops: string | null };
     betterstack: { sourceToken: string | null; endpoint: string; heartbeatUrl: string | null; heartbeatIntervalMs: number } | null;
+    /** An outbox message still undelivered this long after it was written is given up (alerts.max_age). */
+    maxAgeMs: number;
   };
   probes: ResolvedProbe[];
 }

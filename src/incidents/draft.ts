@@ -137,7 +137,8 @@ export class Draft {
       summary: incident.summary,
       message: a.message ?? incident.message,
       openedAt: incident.openedAt,
-      durationMs: this.now - incident.openedAt,
+      // Since the last (re)opening: a flapping incident's [RESOLVED] counts this outage, not the first one.
+      durationMs: this.now - pagedAt(incident),
       respondBy: incident.respondBy,
       detail,
     };
@@ -165,4 +166,13 @@ export class Draft {
       },
     };
   }
+}
+
+/** When the last opening or reopening happened: the start of the current unacknowledged stretch. */
+export function pagedAt(incident: Incident): number {
+  for (let i = incident.timeline.length - 1; i >= 0; i -= 1) {
+    const entry = incident.timeline[i]!;
+    if (entry.event === 'opened' || entry.event === 'reopened') return entry.at;
+  }
+  return incident.openedAt;
 }

@@ -2,7 +2,9 @@
 import type { ProbeMeta } from '../config/types.js';
 import type { Finding, Incident, Severity } from '../types.js';
 import { classify, respondByFor } from './classify.js';
-import { isActive, type Draft } from './draft.js';
+import { isActive, pagedAt, type Draft } from './draft.js';
+
+export { pagedAt };
 import { incidentToJoin, isUpstream, upstreamToWaitFor } from './grouping.js';
 import { windowCovering } from './maintenance.js';
 import type { EngineConfig } from './state.js';
@@ -279,13 +281,4 @@ function formerRootOf(d: Draft, key: string, probeId: string, cfg: EngineConfig)
     if (isUpstream({ key, probe: probeId }, incident.rootProbe, cfg.probes)) return incident;
   }
   return undefined;
-}
-
-/** When the last opening or reopening happened: the start of the current unacknowledged stretch. */
-export function pagedAt(incident: Incident): number {
-  for (let i = incident.timeline.length - 1; i >= 0; i -= 1) {
-    const entry = incident.timeline[i]!;
-    if (entry.event === 'opened' || entry.event === 'reopened') return entry.at;
-  }
-  return incident.openedAt;
 }

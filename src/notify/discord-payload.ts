@@ -109,7 +109,7 @@ function field(name: string, value: string, inline = true): DiscordEmbedField {
 
 function incidentUrl(event: IncidentEvent, opts: PayloadOptions): string | undefined {
   if (!opts.publicUrl) return undefined;
-  return `${opts.publicUrl.replace(/\/+$/, '')}/api/incidents/${event.incidentId}`;
+  return `${opts.publicUrl.replace(/\/+$/, '')}/status/incidents/${event.incidentId}`;
 }
 
 /** Discord renders `<t:…>` in the reader's own time zone; the UTC text stays readable in a log or a quote. */

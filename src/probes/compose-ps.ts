@@ -128,7 +128,8 @@ function describeStatus(c: Container): string {
 }
 
 /** What an operator would have seen running `docker compose ps` by hand, trimmed to the columns that matter. */
-function containerTable(containers: Container[]): string {
+/** The containers as an aligned table (the probe's and triage's evidence), secrets masked. */
+export function containerTable(containers: Container[]): string {
   if (containers.length === 0) return '(docker compose ps listed no containers)';
   const rows = containers.map((c) => [c.name, c.service, c.state, c.health || '-', c.status]);
   const header = ['NAME', 'SERVICE', 'STATE', 'HEALTH', 'STATUS'];

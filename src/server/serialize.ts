@@ -33,6 +33,10 @@ export interface IncidentJson {
   acknowledged_by: string | null;
   resolved_at: string | null;
   respond_by: string | null;
+  /** When the root finding first failed (before the threshold opened the incident). */
+  detected_at: string | null;
+  /** The maintenance window holding its pages, if any. */
+  maintenance: string | null;
   timeline: TimelineJson[];
   evidence: EvidenceJson[];
 }
@@ -74,6 +78,8 @@ export function incidentJson(incident: Incident): IncidentJson {
     acknowledged_by: incident.acknowledgedBy,
     resolved_at: rfc3339OrNull(incident.resolvedAt),
     respond_by: rfc3339OrNull(incident.respondBy),
+    detected_at: rfc3339OrNull(incident.detectedAt ?? null),
+    maintenance: incident.maintenance ?? null,
     timeline: [...incident.timeline].sort((a, b) => a.at - b.at).map(timelineJson),
     evidence: incident.evidence.map(evidenceJson),
   };

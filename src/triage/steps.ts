@@ -4,7 +4,7 @@ import { probeSchema } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
 import { commandFailure, composeCommand, excerpt } from '../probes/compose-command.js';
 import { logText } from '../probes/compose-logs.js';
-import { parseComposePs, type Container } from '../probes/compose-ps.js';
+import { type Container, containerTable, parseComposePs } from '../probes/compose-ps.js';
 import { maskSecrets } from '../probes/mask-secrets.js';
 import { pgConnectionsProbe, type PgConnectionsProbe } from '../probes/pg-connections.js';
 import { pgLongQueriesProbe, type PgLongQueriesProbe } from '../probes/pg-long-queries.js';
@@ -92,7 +92,7 @@ async function composePs(step: Extract<TriageStep, { kind: 'compose_ps' }>, ctx:
       : down.length === 0
         ? `${containers.length} containers on ${step.host}, all running`
         : `${containers.length} containers on ${step.host}; ${down.map((c) => `${c.service} ${state(c)}`).join(', ')}`;
-  return { source: step.source, ok: true, text: maskSecrets(containerTable(containers)), headline: oneLineCut(maskSecrets(headline)) };
+  return { source: step.source, ok: true, text: containerTable(containers), headline: oneLineCut(maskSecrets(headline)) };
 }
 
 async function composeLogs(step: Extract<TriageStep, { kind: 'compose_logs' }>, ctx: StepContext): Promise<StepOutcome> {
@@ -168,14 +168,6 @@ function syntheticProbe(raw: Record<string, unknown>, database: string, ctx: Ste
 }
 
 /** What `docker compose ps` shows by hand, trimmed to the columns that matter at 3 a.m. */
-function containerTable(containers: Container[]): string {
-  if (containers.length === 0) return '(docker compose ps listed no containers)';
-  const header = ['NAME', 'SERVICE', 'STATE', 'HEALTH', 'STATUS'];
-  const rows = containers.map((c) => [c.name, c.service, c.state, c.health || '-', c.status]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
 
 function oneLineCut(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();

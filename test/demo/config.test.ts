@@ -99,3 +99,17 @@ t.test('the demo VM plays docker compose ps and logs the way the compose probes 
   t.match(playCompose(`cd /elsewhere && docker compose ps --all --format json`, compose), { code: 2, stderr: /can't cd/ });
   t.match(playCompose('rm -rf / ; docker compose ps', compose), { code: 2 }, 'anything but cd && docker compose is refused');
 });
+
+t.test('generated SSH keys always parse (ssh2 makes an unreadable ed25519 key about 1 time in 250)', async (t) => {
+  const { generateEd25519 } = await import('../../src/demo/ssh-host.js');
+  const ssh2 = (await import('ssh2')).default;
+  for (let i = 0; i < 1_000; i++) {
+    const pair = generateEd25519();
+    const parsed = ssh2.utils.parseKey(pair.private);
+    if (parsed instanceof Error || Array.isArray(parsed)) {
+      t.fail(`key ${i} does not parse`);
+      return;
+    }
+  }
+  t.pass('1,000 keys in a row parse');
+});

@@ -60,7 +60,7 @@ t.test('down, worse, recovered: the exact ordered sequence in #ops and #errors, 
 
   const embeds = discord.accepted('errors').map((a) => a.payload.embeds[0]);
   t.equal(embeds.length, 3, 'three #errors embeds');
-  t.match(embeds[0], { title: 'S2 · Backend API down · production', color: 0xe67e22, url: new RegExp(`^http://127\\.0\\.0\\.1:${vigilPort}/api/incidents/\\d+$`) });
+  t.match(embeds[0], { title: 'S2 · Backend API down · production', color: 0xe67e22, url: new RegExp(`^http://127\\.0\\.0\\.1:${vigilPort}/status/incidents/\\d+$`) });
   t.match(embeds[0].description, /^\*\*What failed:\*\* connection \w+/);
   t.ok(embeds[0].fields.some((f: { name: string }) => f.name === 'Respond by'), 'S2 has a respond-by time');
   t.match(embeds[1], { title: 'S1 · Backend API down · production', color: 0xed4245 });

@@ -1,32 +1,11 @@
 // End to end: the real `vigil run` process watches a real target that goes down and up, survives a
 // SIGKILL mid-incident without announcing again, reloads on SIGHUP and stops cleanly on SIGTERM.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
-
-/** A target whose health endpoint can be taken down (connection refused) and brought back. */
-class Target {
-  #server: Server | null = null;
-  constructor(readonly port: number) {}
-  async up(): Promise<void> {
-    const srv = createServer((req, res) => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ status: 'ok', path: req.url }));
-    });
-    await new Promise<void>((resolve) => srv.listen(this.port, '127.0.0.1', resolve));
-    this.#server = srv;
-  }
-  async down(): Promise<void> {
-    const srv = this.#server;
-    this.#server = null;
-    if (!srv) return;
-    srv.closeAllConnections();
-    await new Promise<void>((resolve) => srv.close(() => resolve()));
-  }
-}
+import { Target, api } from './alerts-fleet.js';
 
 function config(vigilPort: number, targetPort: number, dbPath: string, extraProbe = ''): string {
   return `
@@ -52,11 +31,6 @@ probes:
     url: http://127.0.0.1:${targetPort}/health
     expect: { json: { status: ok } }
 ${extraProbe}`;
-}
-
-async function api(port: number, path: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  return { status: res.status, body: await res.json() };
 }
 
 t.test('vigil run: down → incident, SIGKILL → resumed without a second page, up → resolved', async (t) => {

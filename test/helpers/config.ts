@@ -72,7 +72,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     hosts: {},
     databases: {},
     maintenance: [],
-    alerts: { discord: { errors: null, warnings: null, ops: null }, betterstack: null },
+    alerts: { discord: { errors: null, warnings: null, ops: null }, betterstack: null, maxAgeMs: 24 * 3_600_000 },
     probes: [
       httpTestProbe({ id: 'backend-health', service: 'backend', severity: 'S1', summary: 'Backend API down' }),
       httpTestProbe({ id: 'compute-health', service: 'compute', severity: 'S2', summary: 'Compute API down' }),

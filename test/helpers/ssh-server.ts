@@ -1,5 +1,6 @@
 // An in-process SSH host for tests: ssh2 Server on 127.0.0.1:0 that plays `docker compose` from fixtures and forwards TCP.
 import { parse as parseShell } from 'shell-quote';
+import { generateEd25519 } from '../../src/demo/ssh-host.js';
 import { readFileSync } from 'node:fs';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -63,8 +64,7 @@ export interface FakeSshHost {
 }
 
 export function generateKey(passphrase?: string): KeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', passphrase ? { passphrase, cipher: 'aes256-ctr', rounds: 4 } : {});
-  return { private: pair.private, public: pair.public };
+  return generateEd25519(passphrase ? { passphrase } : {});
 }
 
 function parsed(text: string, passphrase?: string): ParsedKey {

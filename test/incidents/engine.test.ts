@@ -148,7 +148,8 @@ t.test('flapping: reopening within 10 min keeps the id, later opens a new incide
   t.same(h.incident(1).timeline.map((e) => e.event), ['opened', 'acknowledged', 'resolved', 'review', 'reopened']);
   t.match(h.incident(1).timeline[4], { detail: 'Reopened 10m after it resolved: refused again' });
 
-  h.at(12 * MINUTE).run('api', pass('api'));
+  const resolvedAgain = h.at(12 * MINUTE).run('api', pass('api'));
+  t.match(resolvedAgain.events[0], { type: 'resolved', durationMs: MINUTE }, 'the second outage is measured from its reopening, not the first opening');
   const late = h.at(22 * MINUTE + 1).run('api', fail('api'));
   t.same(types(late), ['opened'], 'past the window it is a new incident');
   t.equal(late.events[0]!.incidentId, 2);

@@ -60,7 +60,7 @@ t.test('#errors / #warnings embeds: title, colour, what failed, fields, link, re
     const e = p.embeds![0]!;
     t.equal(e.title, `${severity} · Backend DB unreachable · production`);
     t.equal(e.color, colour, `${severity} colour`);
-    t.equal(e.url, 'https://vigil.example.internal/api/incidents/42', 'the incident link, without a double slash');
+    t.equal(e.url, 'https://vigil.example.internal/status/incidents/42', 'the incident page, without a double slash');
     t.match(e.description, /^\*\*What failed:\*\* connection refused by 10\.0\.0\.2\\:5432\n\*\*Evidence\*\*\n```\nNAME  STATE\ndb    exited \\?\(1\\?\)\n```$/);
     t.match(e.fields, [{ name: 'Environment', value: 'production' }, { name: 'Service', value: 'db' }, { name: 'Probe', value: 'backend\\-db\\-ready' }]);
     const respond = e.fields.find((f) => f.name === 'Respond by');

@@ -62,7 +62,7 @@ t.test('the daemon pings every heartbeat_interval and stops when its store stops
   const base = testConfig();
   const config = testConfig({
     store: { path: join(dir, 'vigil.db'), retentionMs: base.store.retentionMs },
-    alerts: { discord: base.alerts.discord, betterstack: { sourceToken: null, endpoint: 'http://127.0.0.1:9/', heartbeatUrl: hb.url, heartbeatIntervalMs: 200 } },
+    alerts: { ...base.alerts, betterstack: { sourceToken: null, endpoint: 'http://127.0.0.1:9/', heartbeatUrl: hb.url, heartbeatIntervalMs: 200 } },
   });
   const { log } = memoryLog();
   const daemon = await Daemon.start({ config, log, version: 'test', listen: false });

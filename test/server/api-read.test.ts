@@ -100,8 +100,8 @@ t.test('incidents list and get return SPEC §6 JSON from the store', async (t) =
   t.equal(res.statusCode, 200);
   const resolved = res.json();
   t.same(Object.keys(resolved).sort(), [
-    'acknowledged_at', 'acknowledged_by', 'environment', 'evidence', 'id', 'message', 'opened_at', 'resolved_at',
-    'respond_by', 'root_key', 'root_probe', 'service', 'severity', 'state', 'summary', 'symptoms', 'timeline',
+    'acknowledged_at', 'acknowledged_by', 'detected_at', 'environment', 'evidence', 'id', 'maintenance', 'message', 'opened_at',
+    'resolved_at', 'respond_by', 'root_key', 'root_probe', 'service', 'severity', 'state', 'summary', 'symptoms', 'timeline',
   ]);
   t.match(resolved, { id: 1, state: 'resolved', resolved_at: new Date(NOW - 60_000).toISOString(), acknowledged_at: null });
   t.same(resolved.timeline, [

@@ -24,6 +24,7 @@ function secretConfig(): Config {
   return testConfig({
     server: { ...base.server, apiToken: SECRETS.apiToken },
     alerts: {
+      ...base.alerts,
       discord: { errors: SECRETS.webhookErrors, warnings: SECRETS.webhookWarnings, ops: SECRETS.webhookOps },
       betterstack: { sourceToken: SECRETS.sourceToken, endpoint: 'https://in.logs.betterstack.com', heartbeatUrl: SECRETS.heartbeat, heartbeatIntervalMs: 60_000 },
     },

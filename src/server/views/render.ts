@@ -69,7 +69,7 @@ export function renderPage(name: 'status' | 'incident' | 'not-found', page: Page
   return eta.render(name, { ...data, page, css });
 }
 
-/** Escapes text for HTML exactly as the templates do; used to scrub secrets from the rendered page. */
+/** Escapes text for HTML with the templates' own escape function; used to scrub secrets from the rendered page. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return load().eta.config.escapeFunction(text);
 }
