@@ -178,7 +178,8 @@ t.test('/status/incidents/:id: the incident with timeline, evidence open, and th
   t.match(res.body, /<title>#5 S1 Backend API down · vigil<\/title>/);
   t.match(res.body, /<span class="state-acknowledged">acknowledged<\/span> by alice/);
   t.match(res.body, /<details class="evidence" open>[\s\S]*panic: out of memory/);
-  t.match(res.body, /<section id="review" class="review">[\s\S]*Post-incident review[\s\S]*not produced by this version/);
+  t.match(res.body, /<section id="review" class="review">[\s\S]*<pre class="review-text">[\s\S]*## Timeline[\s\S]*## Root cause[\s\S]*## Impact[\s\S]*## Resolution[\s\S]*## Action items/, 'the review draft, all five sections');
+  t.match(res.body, /draft/i);
   t.match(res.body, 'http-equiv="refresh"', 'an acknowledged incident still changes, so it refreshes');
 
   h.seed(makeIncident({ id: 6, state: 'resolved', resolvedAt: NOW - 60_000, openedAt: NOW - 13 * 60_000 - 30_000 }));
