@@ -64,7 +64,12 @@ ${probes.join('\n')}
   const log = createLogger({ level: 'silent' });
   const cpu0 = process.cpuUsage();
   let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
+  let peakHeap = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 250);
   const daemon = await Daemon.start({ config, log, version: 'bench', listen: false, onLag: (s) => lags.push(s) });
   await new Promise((r) => setTimeout(r, durationMs));
   const runs = lags.length;
@@ -84,6 +89,7 @@ ${probes.join('\n')}
     cpu_seconds: +cpuSeconds.toFixed(2),
     cpu_seconds_per_1000_runs: +((cpuSeconds / runs) * 1000).toFixed(3),
     peak_rss_mb: +(peakRss / 2 ** 20).toFixed(1),
+    peak_heap_used_mb: +(peakHeap / 2 ** 20).toFixed(1),
     lag_p50_ms: +(percentile(lags, 50) * 1000).toFixed(2),
     lag_p99_ms: +(percentile(lags, 99) * 1000).toFixed(2),
     lag_max_ms: +((lags.at(-1) ?? 0) * 1000).toFixed(2),

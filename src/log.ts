@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { DROPPED_EVENT, type BetterStackTransportOptions } from './notify/sinks/betterstack.js';
+import { DROPPED_EVENT, type BetterStackTransportOptions } from './notify/sinks/betterstack-protocol.js';
 
 export type { Logger };
 

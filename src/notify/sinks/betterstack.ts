@@ -3,18 +3,9 @@
 import { parentPort } from 'node:worker_threads';
 import { Logtail } from '@logtail/node';
 import build from 'pino-abstract-transport';
+import { DROPPED_EVENT, type BetterStackTransportOptions } from './betterstack-protocol.js';
 
-/** The event the main thread's transport stream emits with the number of records just dropped. */
-export const DROPPED_EVENT = 'vigil:betterstack-dropped';
-
-export interface BetterStackTransportOptions {
-  sourceToken: string;
-  endpoint: string;
-  batchIntervalMs?: number;
-  retryCount?: number;
-  /** How long the final flush at shutdown may take (the main thread waits for it). */
-  closeTimeoutMs?: number;
-}
+export type { BetterStackTransportOptions };
 
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
