@@ -15,7 +15,7 @@ import { CONSOLE_SINK, DISCORD_SINK, route } from './notify/route.js';
 import { consoleSink } from './notify/sinks/console.js';
 import { discordSink } from './notify/sinks/discord.js';
 import { isRunnable, observeRun, runProbe } from './probes/index.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, TimeoutError } from './scheduler.js';
 import { buildApp } from './server/app.js';
 import { createTransports, type Transports } from './transport/index.js';
 import { openStore } from './store/sqlite.js';
@@ -28,6 +28,22 @@ export const REOPEN_WINDOW_MS = 10 * 60_000;
 const TICK_MS = 10_000;
 const UPTIME_FLUSH_MS = 60_000;
 const PRUNE_MS = 60 * 60_000;
+/**
+ * SPEC §4: a stop is over within 15 s. `vigil run` keeps 3 s of that for the last Better Stack flush;
+ * the daemon's own steps share the rest: in-flight probes first, then the delivery in flight.
+ */
+const STOP_PROBES_MS = 6_000;
+const STOP_TRANSPORTS_MS = 1_000;
+const STOP_OUTBOX_MS = 2_000;
+
+/** The store refused an engine change: nothing was recorded, so the caller must not report success. */
+export class StoreWriteError extends Error {
+  readonly code = 'VIGIL_ERR_STORE_WRITE';
+  constructor() {
+    super('the store did not record the change; see the vigil log');
+    this.name = 'StoreWriteError';
+  }
+}
 /** The Discord webhooks and link base a sink is built from; a reload rebuilds the sink when these change. */
 function discordKey(config: Config): string {
   const d = config.alerts.discord;
@@ -100,7 +116,7 @@ export class Daemon {
     });
     this.#sinks.set(CONSOLE_SINK, consoleSink(this.log));
     this.#updateDiscord(opts.config);
-    this.#outbox = new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: opts.config.alerts.maxAgeMs, pollMs: 1_000 });
+    this.#outbox = new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: opts.config.alerts.maxAgeMs, pollMs: 1_000, stopTimeoutMs: STOP_OUTBOX_MS });
     this.#triage = new TriageRunner({
       transports: this.#transports,
       store: this.store,
@@ -163,12 +179,22 @@ export class Daemon {
     if (config.server.listen !== this.#config.server.listen || config.store.path !== this.#config.store.path) {
       this.log.warn('server.listen and store.path changes take effect at the next restart');
     }
+    // Computed before anything is swapped, so a throw here leaves the running config whole.
+    const engineCfg = engineConfigOf(config);
     this.#config = config;
-    this.#engineCfg = engineConfigOf(config);
+    this.#engineCfg = engineCfg;
     this.#transports.update(config);
     this.#updateDiscord(config);
     this.#applyConfig(config);
     this.log.info({ probes: this.#probes.size }, `config reloaded from ${config.file}`);
+    for (const incident of this.#state.incidents.values()) {
+      if (incident.state === 'resolved' || this.#probes.has(incident.rootProbe)) continue;
+      // Nothing runs its root any more, so nothing will resolve it: say so rather than let it sit.
+      this.log.warn(
+        { incident_id: incident.id, probe: incident.rootProbe },
+        `incident #${incident.id} stays open: its probe "${incident.rootProbe}" is no longer in the config or enabled; resolve it by hand (vigil resolve ${incident.id} --by NAME)`,
+      );
+    }
   }
 
   /** An operator's ack/resolve/note, applied through the engine like any other change. */
@@ -179,18 +205,21 @@ export class Daemon {
   /** Any engine command, triage's evidence included, committed like a probe run's step. */
   #command(cmd: EngineCommand): CommandResult {
     const result = engineCommand(this.#state, cmd, this.#now(), this.#engineCfg);
-    if (result.ok) this.#commit(result);
+    // An ack the store did not keep must not be answered as done: the reminders would go on.
+    if (result.ok && !this.#commit(result)) throw new StoreWriteError();
     return result;
   }
 
   async stop(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     await this.#heartbeat?.stop();
-    await this.#scheduler.stop(Math.min(12_000, Math.max(...[...this.#probes.values()].map((p) => p.timeoutMs), 1_000)));
+    // A run cut short here is discarded (#runOne), so the wait need not cover the longest timeout.
+    await this.#scheduler.stop(Math.min(STOP_PROBES_MS, Math.max(...[...this.#probes.values()].map((p) => p.timeoutMs), 1_000)));
     await this.app.close();
     // Before the transports and the store close under it; held messages go out at their hold time.
     await this.#triage.stop();
-    await this.#transports.close();
+    // A pool still lending a client to an abandoned run would wait for it forever; the process exits anyway.
+    await Promise.race([this.#transports.close().catch((err: unknown) => this.log.warn({ err }, 'closing connections failed')), sleep(STOP_TRANSPORTS_MS)]);
     await this.#outbox.stop();
     this.store.flushUptime();
     this.store.close();
@@ -211,6 +240,8 @@ export class Daemon {
     if (!probe) return;
     const run = await runProbe(probe, signal, this.log, this.#transports, this.#now);
     if (this.#probes.get(id) !== probe) return; // reloaded away while running
+    // Aborted by shutdown, not by its timeout: the failure says nothing about the target.
+    if (signal.aborted && !(signal.reason instanceof TimeoutError)) return;
     this.#record(probe, run);
     this.#commit(step(this.#state, { probe: id, findings: run.findings }, this.#now(), this.#engineCfg));
   }
@@ -233,12 +264,12 @@ export class Daemon {
     this.#commit(tick(this.#state, this.#now(), this.#engineCfg));
   }
 
-  /** Writes an engine step's changes and the messages it causes in one transaction, then logs it. */
-  #commit(result: StepResult): void {
+  /** Writes an engine step's changes and the messages it causes in one transaction, then logs it; false when the store refused. */
+  #commit(result: StepResult): boolean {
     const { changed, events } = result;
     if (changed.subjects.length === 0 && changed.incidents.length === 0 && changed.timeline.length === 0 && events.length === 0) {
       this.#state = result.state;
-      return;
+      return true;
     }
     const channels = this.#channels();
     const at = this.#now();
@@ -266,7 +297,7 @@ export class Daemon {
       // The state is not advanced, so the same transition is attempted again on the next run.
       this.#storeHealthy = false;
       this.log.error({ err }, 'store write failed: incident changes not recorded');
-      return;
+      return false;
     }
     this.#state = result.state;
     for (const { event, routes } of routed) {
@@ -285,6 +316,7 @@ export class Daemon {
       const held = stored.filter((m, i) => messages[i]?.holdUntil !== undefined && m.incidentId === event.incidentId && m.event === event.type).map((m) => m.id);
       this.#triage.start(event.incidentId, steps, held);
     }
+    return true;
   }
 
   #channels(): { discord: { errors: boolean; warnings: boolean; ops: boolean } } {
@@ -331,4 +363,8 @@ export class Daemon {
     t.unref();
     this.#timers.push(t);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

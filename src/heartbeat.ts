@@ -28,6 +28,8 @@ export class Heartbeat {
   #withheld = false;
   #failing = false;
   #inFlight: Promise<HeartbeatOutcome> | null = null;
+  /** Aborts the ping in flight at stop(): a slow ingest must not eat SIGTERM's 15 s budget. */
+  #stopping = new AbortController();
 
   constructor(opts: HeartbeatOptions) {
     this.#opts = opts;
@@ -36,6 +38,7 @@ export class Heartbeat {
   /** Beats once now, then every interval. */
   start(): void {
     if (this.#timer) return;
+    if (this.#stopping.signal.aborted) this.#stopping = new AbortController();
     void this.beat();
     this.#timer = setInterval(() => void this.beat(), this.#opts.intervalMs);
     this.#timer.unref();
@@ -44,6 +47,7 @@ export class Heartbeat {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping.abort();
     await this.#inFlight;
   }
 
@@ -71,7 +75,7 @@ export class Heartbeat {
     this.#withheld = false;
     const timeout = this.#opts.timeoutMs ?? Math.min(10_000, this.#opts.intervalMs);
     try {
-      const res = await request(this.#opts.url, { method: 'GET', headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout) });
+      const res = await request(this.#opts.url, { method: 'GET', headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.any([AbortSignal.timeout(timeout), this.#stopping.signal]) });
       await res.body.dump();
       if (res.statusCode >= 300) throw new Error(`heartbeat answered ${res.statusCode}`);
       if (this.#failing) log.info('heartbeat delivered again');
@@ -79,7 +83,9 @@ export class Heartbeat {
       return this.#count('sent');
     } catch (err) {
       // The URL holds the token: only the reason is logged, never the URL or an error that may quote it.
-      const reason = err instanceof Error && /^heartbeat answered/.test(err.message) ? err.message : ((err as { code?: string }).code ?? 'request failed');
+      if (this.#stopping.signal.aborted) return 'failed'; // cut short by stop(): nothing went wrong
+      const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown };
+      const reason = err instanceof Error && /^heartbeat answered/.test(err.message) ? err.message : typeof code === 'string' ? code : typeof name === 'string' ? name : 'request failed';
       if (!this.#failing) log.warn({ reason }, 'heartbeat ping failed');
       this.#failing = true;
       return this.#count('failed');

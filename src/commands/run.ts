@@ -3,11 +3,15 @@ import { ConfigError, formatProblem } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { Daemon } from '../daemon.js';
 import { createRunLogger, type LogShipping } from '../log.js';
+import { redactUrls } from '../notify/delivery.js';
 import { VERSION } from '../version.js';
 import { EXIT_CONFIG, loadOrReport } from './config.js';
 
-/** SPEC §4: a stop finishes within 15 s; past that vigil exits anyway rather than hang a deploy. */
-const STOP_DEADLINE_MS = 15_000;
+/**
+ * SPEC §4: a stop finishes within 15 s; past this vigil exits anyway rather than hang a deploy. Under
+ * 15 s because bin/vigil.js may wait a moment more for a handle the hung stop left open.
+ */
+const STOP_DEADLINE_MS = 14_000;
 /** The part of that budget the last Better Stack flush may take (the worker also bounds itself). */
 const LOG_FLUSH_MS = 3_000;
 
@@ -56,11 +60,18 @@ export async function runCommand(path: string): Promise<number> {
       );
     };
     const reload = () => {
+      // A reload would schedule probes again on a daemon that is closing its store.
+      if (stopping) return;
       try {
         daemon.reload(loadConfig(path));
       } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        log.error({ problems: err.problems.map(formatProblem) }, 'config reload refused: the running config stays in force');
+        // Thrown from a signal handler, any error would kill the daemon: a reload must never do that.
+        if (err instanceof ConfigError) log.error({ problems: err.problems.map(formatProblem) }, 'config reload refused: the running config stays in force');
+        else {
+          const e = err as Error & { code?: string };
+          // Only the code and a URL-redacted message: an error thrown this deep may quote a webhook.
+          log.error({ err: { code: e.code, message: redactUrls(String(e?.message ?? e)) } }, 'config reload failed: fix the config and send SIGHUP again');
+        }
       }
     };
     process.once('SIGTERM', stop);

@@ -11,16 +11,25 @@ export function parseDuration(text: string): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
-const duration = z
-  .string({ error: (iss) => `expected a duration like "30s", got ${describe(iss.input)}` })
-  .transform((text, ctx) => {
-    const value = parseDuration(text);
-    if (value === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration like "30s", got ${JSON.stringify(text)}` });
-      return z.NEVER;
-    }
-    return value;
-  });
+function durationOf(positive: boolean) {
+  return z
+    .string({ error: (iss) => `expected a duration like "30s", got ${describe(iss.input)}` })
+    .transform((text, ctx) => {
+      const value = parseDuration(text);
+      if (value === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like "30s", got ${JSON.stringify(text)}` });
+        return z.NEVER;
+      }
+      if (positive && value === 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration longer than 0, got ${JSON.stringify(text)}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+const duration = durationOf(false);
+/** A period or budget: 0 would run a probe back to back, fail every run, or give everything up at once. */
+const period = durationOf(true);
 
 export function describe(input: unknown): string {
   if (input === undefined) return 'nothing';
@@ -61,6 +70,13 @@ const name = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
   error: (iss) => `expected a name of lowercase letters, digits, "-" and "_", got ${describe(iss.input)}`,
 });
 const positiveInt = z.number().int().positive();
+/**
+ * As docker compose names services. An empty name would make `docker compose logs` read every
+ * service, and a leading "-" would be taken for an option.
+ */
+const composeService = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+  error: (iss) => `expected a compose service name like "backend", got ${describe(iss.input)}`,
+});
 const ratio = z.number().gt(0).lte(1);
 
 /** A secret: read from the environment or a file, never written in the config itself. */
@@ -87,9 +103,9 @@ const probeCommon = {
   service: name.optional(),
   severity: severity.optional(),
   summary: z.string().min(1).max(200).optional(),
-  interval: duration.optional(),
+  interval: period.optional(),
   schedule: cron.optional(),
-  timeout: duration.optional(),
+  timeout: period.optional(),
   failure_threshold: positiveInt.optional(),
   success_threshold: positiveInt.optional(),
   depends_on: z.array(z.string()).default([]),
@@ -135,14 +151,14 @@ export const composePsProbe = z.strictObject({
   ...probeCommon,
   type: z.literal('compose_ps'),
   host: z.string(),
-  services: z.record(z.string(), severity),
+  services: z.record(composeService, severity),
 }).superRefine(intervalOrSchedule);
 
 export const composeLogsProbe = z.strictObject({
   ...probeCommon,
   type: z.literal('compose_logs'),
   host: z.string(),
-  service: z.string(),
+  service: composeService,
   pattern: z.string().refine(
     (p) => {
       try {
@@ -154,7 +170,7 @@ export const composeLogsProbe = z.strictObject({
     },
     { error: 'expected a valid regular expression' },
   ),
-  window: duration.prefault('5m'),
+  window: period.prefault('5m'),
   threshold: positiveInt.default(1),
 }).superRefine(intervalOrSchedule);
 
@@ -172,7 +188,7 @@ export const pgConnectionsProbe = z.strictObject({
 export const pgLongQueriesProbe = z.strictObject({
   ...dbProbe,
   type: z.literal('pg_long_queries'),
-  older_than: duration.prefault('1m'),
+  older_than: period.prefault('1m'),
 }).superRefine(intervalOrSchedule);
 export const pgQueryProbe = z.strictObject({
   ...dbProbe,
@@ -218,7 +234,7 @@ const hostSchema = z.strictObject({
   host_key: z.string().optional(),
   host_key_sha256: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { error: 'expected a fingerprint like "SHA256:…" as ssh-keygen -lf prints it' }).optional(),
   compose_dir: z.string().min(1),
-  docker: z.string().default('docker'),
+  docker: z.string().regex(/\S/, { error: 'expected the command that runs docker, like "docker" or "sudo docker"' }).default('docker'),
   unreachable_severity: severity.default('S2'),
 }).superRefine((h, ctx) => {
   if (h.host_key === undefined && h.host_key_sha256 === undefined) {
@@ -242,7 +258,7 @@ const maintenanceSchema = z
     environment: name.optional(),
     service: name.optional(),
     cron: cron.optional(),
-    duration: duration.optional(),
+    duration: period.optional(),
     start: z.iso.datetime({ offset: true }).optional(),
     end: z.iso.datetime({ offset: true }).optional(),
     reason: z.string().optional(),
@@ -268,12 +284,12 @@ export const configSchema = z.strictObject({
     .superRefine(oneOf('api_token_env', 'api_token_file', false))
     .prefault({}),
   store: z
-    .strictObject({ path: z.string().min(1).default('data/vigil.db'), retention: duration.prefault('90d') })
+    .strictObject({ path: z.string().min(1).default('data/vigil.db'), retention: period.prefault('90d') })
     .prefault({}),
   defaults: z
     .strictObject({
-      interval: duration.prefault('30s'),
-      timeout: duration.prefault('10s'),
+      interval: period.prefault('30s'),
+      timeout: period.prefault('10s'),
       failure_threshold: positiveInt.default(2),
       success_threshold: positiveInt.default(2),
       concurrency: positiveInt.default(64),
@@ -294,12 +310,12 @@ export const configSchema = z.strictObject({
           source_token_file: z.string().optional(),
           endpoint: z.url().default('https://in.logs.betterstack.com'),
           heartbeat_url_env: envVar.optional(),
-          heartbeat_interval: duration.prefault('1m'),
+          heartbeat_interval: period.prefault('1m'),
         })
         .superRefine(oneOf('source_token_env', 'source_token_file', false))
         .optional(),
       /** An outbox message still undelivered this long after it was written is given up (dead letter). */
-      max_age: duration.prefault('24h'),
+      max_age: period.prefault('24h'),
     })
     .prefault({}),
   probes: z.array(probeSchema).default([]),

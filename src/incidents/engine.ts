@@ -1,4 +1,5 @@
 // The incident engine: a pure reducer of (state, probe run | clock tick | command, now, config) to new state, events and writes.
+import { formatMinutes } from '../duration.js';
 import type { ProbeMeta } from '../config/types.js';
 import type { Finding, Incident, Severity, SubjectState } from '../types.js';
 import { classify, escalateByTime, respondByFor } from './classify.js';
@@ -122,7 +123,7 @@ function remind(d: Draft, incident: Incident): void {
   const due = incident.lastReminderAt === null ? incident.respondBy : respondByFor(incident.severity, incident.lastReminderAt);
   if (due === null || d.now < due) return;
   d.patchIncident(incident.id, { lastReminderAt: d.now });
-  d.announce(incident.id, 'reminder', { detail: `Unacknowledged for ${formatDuration(d.now - pagedAt(incident))}` });
+  d.announce(incident.id, 'reminder', { detail: `Unacknowledged for ${formatMinutes(d.now - pagedAt(incident))}` });
 }
 
 /**

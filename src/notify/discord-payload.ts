@@ -189,6 +189,8 @@ export function buildDiscordPayload(event: IncidentEvent, channel: DiscordChanne
     case 'opened':
     case 'reopened':
     case 'escalated':
+    // The router sends a hand-over to the embed channel like an opening: it pages under its new root.
+    case 'handed_over':
       return { ...base, embeds: [openedEmbed(event, opts)] };
     case 'resolved':
       return { ...base, embeds: [resolvedEmbed(event, opts)] };

@@ -1,5 +1,5 @@
 // The words vigil uses about an incident event (SPEC §5): the #ops line, the log fields and level.
-import { formatDuration } from '../duration.js';
+import { formatDuration, formatMinutes } from '../duration.js';
 import type { IncidentEvent, IncidentEventType, Severity } from '../types.js';
 
 /** Events that page a human; the rest are recorded on the timeline and logged, never announced. */
@@ -45,7 +45,7 @@ export function opsLine(event: IncidentEvent): string | null {
         ? `[INCIDENT] ${subject(event)} Escalated from ${event.previousSeverity}.`
         : `[INCIDENT] ${subject(event)} Escalated.`;
     case 'reminder':
-      return `[REMINDER] ${subject(event)} Unacknowledged for ${formatDuration(event.durationMs)}.`;
+      return `[REMINDER] ${subject(event)} Unacknowledged for ${formatMinutes(event.durationMs)}.`;
     case 'acknowledged':
       return `[ACK] ${subject(event)} Acknowledged by ${oneLine(event.by ?? '') || 'someone'}.`;
     case 'resolved':

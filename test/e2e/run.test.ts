@@ -137,3 +137,41 @@ t.test('vigil run with a bad config exits 78 and names file, line and key', asyn
   t.equal(exit.code, 78);
   t.match(vigil.stderr, `${file}:8:5 probes[0].interval: expected a duration like "30s", got "soon"`);
 });
+
+t.test('vigil run: SIGTERM while a probe and the heartbeat both hang still exits 0 within 15 s', async (t) => {
+  const { startSilentServer } = await import('../helpers/http-servers.js');
+  const silent = await startSilentServer();
+  t.teardown(() => silent.close());
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const vigilPort = await freePort();
+  const file = join(dir, 'vigil.yaml');
+  writeFileSync(
+    file,
+    `
+server: { listen: 127.0.0.1:${vigilPort} }
+store: { path: ${join(dir, 'vigil.db')} }
+defaults: { interval: 1s, timeout: 1s }
+environments: { production: {} }
+alerts:
+  betterstack: { heartbeat_url_env: HEARTBEAT_URL, heartbeat_interval: 1m }
+probes:
+  - { id: slow-api, type: http, environment: production, service: backend, url: "${silent.url}/health", interval: 1m, timeout: 30s }
+`,
+  );
+  const vigil = new VigilProcess(['run', '--config', file], { HEARTBEAT_URL: `${silent.url}/api/v1/heartbeat/tok` });
+  t.teardown(() => vigil.kill('SIGKILL'));
+  await vigil.waitForLine((l) => /vigil watching/.test(l.msg));
+  // The heartbeat's first ping hangs (its timeout is 10 s); slow-api's first run, due ~4 s in, hangs (30 s).
+  await new Promise((r) => setTimeout(r, 5_500));
+  const started = Date.now();
+  vigil.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 1_000));
+  vigil.kill('SIGHUP'); // e.g. a config-management run racing the deploy's stop
+  const exit = await Promise.race([vigil.exited, new Promise((r) => setTimeout(() => r('hung'), 20_000))]);
+  const took = Date.now() - started;
+  t.notOk(vigil.lines.some((l) => /config reload/.test(l.msg)), 'a SIGHUP while stopping does not reschedule the probes');
+  t.same(exit, { code: 0, signal: null }, 'a clean stop');
+  t.ok(took < 15_000, `within SIGTERM's 15 s (took ${took} ms)`);
+  t.ok(vigil.lines.some((l) => l.msg === 'vigil stopped'));
+});

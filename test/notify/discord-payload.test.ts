@@ -2,6 +2,7 @@
 import t from 'tap';
 import { DISCORD_COLOURS, DISCORD_LIMITS, buildDiscordPayload, codeBlock, escapeMarkdown, truncate } from '../../src/notify/discord-payload.js';
 import type { IncidentEvent, IncidentEventType, Severity } from '../../src/types.js';
+import { route, type DiscordChannel } from '../../src/notify/route.js';
 import { validatePayload } from '../helpers/fake-discord.js';
 
 const T0 = Date.UTC(2025, 0, 6, 3, 0, 0);
@@ -85,6 +86,23 @@ t.test('resolved: a green embed with the duration; reminders and acks have no em
   t.match(e.fields, [{}, {}, { name: 'Duration', value: '12m 30s' }]);
   t.equal(buildDiscordPayload(event('reminder'), 'errors', OPTS), null);
   t.equal(buildDiscordPayload(event('acknowledged', 'S1', { by: 'bob' }), 'errors', OPTS), null);
+});
+
+t.test('every Discord delivery the router asks for has a payload (else it dead-letters unsent)', async (t) => {
+  const all = { discord: { errors: true, warnings: true, ops: true } };
+  const types: IncidentEventType[] = ['opened', 'reopened', 'escalated', 'deescalated', 'symptom', 'acknowledged', 'reminder', 'note', 'resolved', 'handed_over', 'maintenance', 'review'];
+  for (const type of types) {
+    for (const severity of ['S1', 'S2', 'S3'] as const) {
+      const e = event(type, severity, { by: 'alice', previousSeverity: 'S3', previousSummary: 'Backend DB unreachable' });
+      for (const r of route(e, all)) {
+        const p = buildDiscordPayload(e, r.channel as DiscordChannel, OPTS);
+        t.ok(p, `${type} ${severity} in #${r.channel}`);
+        if (p) t.strictSame(validatePayload(p), {}, `${type} ${severity} in #${r.channel} is valid`);
+      }
+    }
+  }
+  const handed = buildDiscordPayload(event('handed_over', 'S1'), 'errors', OPTS)!;
+  t.equal(handed.embeds![0]!.title, 'S1 · Backend DB unreachable · production', 'a hand-over pages like an opening');
 });
 
 t.test('hostile input: 10,000-character evidence, backticks, mentions, markdown, emoji, RTL', async (t) => {

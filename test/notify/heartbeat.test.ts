@@ -82,3 +82,20 @@ t.test('the daemon pings every heartbeat_interval and stops when its store stops
   stopped = true;
   await daemon.stop().catch(() => undefined); // the closed store refuses the last flush
 });
+
+t.test('stop() does not wait for a ping the ingest never answers (SIGTERM has 15 s in all)', async (t) => {
+  const sockets = new Set<import('node:net').Socket>();
+  const silent: Server = createServer(() => undefined); // accepts the request, never answers
+  silent.on('connection', (s) => sockets.add(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => (sockets.forEach((s) => s.destroy()), silent.close(() => r()))));
+  const port = (silent.address() as { port: number }).port;
+  const { log, raw } = memoryLog();
+  const beat = new Heartbeat({ url: `http://127.0.0.1:${port}/api/v1/heartbeat/${SECRET}`, intervalMs: 60_000, timeoutMs: 10_000, health: () => ({ ok: true }), log });
+  beat.start();
+  await waitFor(() => sockets.size > 0, 5_000, () => 'the ping never connected');
+  const started = Date.now();
+  await beat.stop();
+  t.ok(Date.now() - started < 2_000, `stopped in ${Date.now() - started} ms, not after the 10 s ping timeout`);
+  t.notOk(raw.some((l) => /heartbeat ping failed/.test(l)), 'a ping cut short by stop() is not reported as a failure');
+});

@@ -71,6 +71,15 @@ t.test('opsLine uses the exact #ops wording of SPEC §5', async (t) => {
     '[REMINDER] S1 - Backend DB unreachable on production. Unacknowledged for 30m.',
   );
   t.equal(
+    opsLine(event({ type: 'reminder', durationMs: 30 * MIN + 7_300 })),
+    '[REMINDER] S1 - Backend DB unreachable on production. Unacknowledged for 30m.',
+    'the engine ticks every 10 s, so a reminder fires a few seconds past its period: still "30m"',
+  );
+  t.equal(
+    opsLine(event({ type: 'reminder', durationMs: 60 * MIN + 9_000 })),
+    '[REMINDER] S1 - Backend DB unreachable on production. Unacknowledged for 1h.',
+  );
+  t.equal(
     opsLine(event({ type: 'acknowledged', by: 'alice' })),
     '[ACK] S1 - Backend DB unreachable on production. Acknowledged by alice.',
   );

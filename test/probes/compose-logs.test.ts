@@ -42,7 +42,10 @@ t.test('below the threshold it passes, and says so', async (t) => {
 
 t.test('a service name cannot inject a command, and an unknown service is a clear failure', async (t) => {
   const fake = await startSshServer(t);
-  const f = await runAgainst(t, fake, probe({ service: 'backend; rm -rf /' }));
+  // The config refuses such a name; the probe's quoting must hold even if one got past it.
+  const base = probe();
+  const injected = { ...base, spec: { ...base.spec, service: 'backend; rm -rf /' } } as ComposeLogsProbe;
+  const f = await runAgainst(t, fake, injected);
   t.equal(fake.commands[0], `cd /home/ubuntu/services/shootify-deploy && docker compose logs --no-color --timestamps --since 300s 'backend; rm -rf /'`);
   t.match(f['backend-errors'], { ok: false, message: 'docker compose logs backend; rm -rf / on app-1 failed (exit 1): no such service: backend; rm -rf /' });
 });

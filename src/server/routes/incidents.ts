@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Command, CommandResult } from '../../incidents/state.js';
+import type { Incident } from '../../types.js';
 import type { AppDeps } from '../app.js';
 import { requireWriteToken } from '../auth.js';
 import { ApiError, incidentJson } from '../serialize.js';
@@ -49,9 +50,16 @@ function parse<T>(schema: z.ZodType<T>, input: unknown, where: string): T {
   throw new ApiError(400, 'bad_request', message);
 }
 
-function answer(result: CommandResult) {
+function answer(result: CommandResult, stored: () => Incident | null) {
   if (result.ok) return incidentJson(result.incident);
-  throw new ApiError(result.code === 'not_found' ? 404 : 409, result.code, result.message);
+  if (result.code === 'not_found') {
+    // The engine holds only active and recently resolved incidents; one resolved longer ago is in the
+    // store, and its state (not its absence) is what refuses the command (SPEC §6: 409, not 404).
+    const incident = stored();
+    if (incident) throw new ApiError(409, 'conflict', `incident ${incident.id} is already ${incident.state}`);
+    throw new ApiError(404, result.code, result.message);
+  }
+  throw new ApiError(409, result.code, result.message);
 }
 
 export function incidentRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'store' | 'dispatch'>): void {
@@ -72,7 +80,7 @@ export function incidentRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config
   const write = (path: string, command: (id: number, body: unknown) => Command) => {
     app.post(path, { onRequest }, async (request) => {
       const { id } = parse(idParams, request.params, 'params');
-      return answer(deps.dispatch(command(id, request.body)));
+      return answer(deps.dispatch(command(id, request.body)), () => deps.store.getIncident(id));
     });
   };
 

@@ -1,0 +1,61 @@
+// The daemon's shell around the engine: what a shutdown does to runs in flight, and what an operator's write answers when the store fails.
+import { join } from 'node:path';
+import { pino } from 'pino';
+import t from 'tap';
+import type { Config } from '../src/config/types.js';
+import { Daemon, StoreWriteError } from '../src/daemon.js';
+import { httpTestProbe, testConfig, withApiToken } from './helpers/config.js';
+import { startSilentServer, unusedPort } from './helpers/http-servers.js';
+import { tmpDir } from './helpers/tmp.js';
+import { waitFor } from './helpers/vigil-process.js';
+
+function oneProbe(dir: string, url: string, timing: { intervalMs: number; timeoutMs: number }): Config {
+  const probe = { ...httpTestProbe({ id: 'backend-health', severity: 'S1', summary: 'Backend API down', url }), ...timing, failureThreshold: 1 };
+  return testConfig({ store: { path: join(dir, 'vigil.db'), retentionMs: 86_400_000 }, probes: [probe] });
+}
+
+t.test('a run cut short by shutdown is not a failure: no incident opens as vigil stops', { timeout: 60_000 }, async (t) => {
+  const silent = await startSilentServer();
+  t.teardown(() => silent.close());
+  const dir = tmpDir(t);
+  // The probe's own timeout is longer than the stop lets any run go on: shutdown aborts it.
+  const config = oneProbe(dir, `${silent.url}/health`, { intervalMs: 1_000, timeoutMs: 30_000 });
+  const daemon = await Daemon.start({ config, log: pino({ enabled: false }), version: 'test', listen: false });
+  await new Promise((r) => setTimeout(r, 1_500)); // the first run is due within its 1 s period, then hangs
+  const started = Date.now();
+  await daemon.stop();
+  t.ok(Date.now() - started < 12_000, `stopped in ${Date.now() - started} ms`);
+  t.equal(daemon.state.subjects.get('backend-health'), undefined, 'the aborted run left no failure behind');
+  t.equal([...daemon.state.incidents.values()].length, 0, 'and opened no incident');
+});
+
+t.test('an ack the store cannot record is an error, not a success', { timeout: 60_000 }, async (t) => {
+  const dir = tmpDir(t);
+  const config = withApiToken(oneProbe(dir, `http://127.0.0.1:${await unusedPort()}/health`, { intervalMs: 200, timeoutMs: 150 }), 'tok');
+  const daemon = await Daemon.start({ config, log: pino({ enabled: false }), version: 'test', listen: false });
+  let stopped = false;
+  t.teardown(async () => {
+    if (!stopped) await daemon.stop().catch(() => undefined);
+  });
+  const incident = await waitFor(() => [...daemon.state.incidents.values()][0], 15_000, () => 'no incident opened');
+  daemon.store.close(); // from here on the store refuses every write
+  t.throws(() => daemon.dispatch({ type: 'ack', incidentId: incident.id, by: 'alice' }), StoreWriteError);
+  const res = await daemon.app.inject({ method: 'POST', url: `/api/incidents/${incident.id}/ack`, headers: { authorization: 'Bearer tok' }, payload: { by: 'alice' } });
+  t.equal(res.statusCode, 500, 'the API does not answer 200 for an ack that was not kept');
+  t.equal(daemon.state.incidents.get(incident.id)?.state, 'open', 'the engine state did not move ahead of the store');
+  stopped = true;
+  await daemon.stop().catch(() => undefined); // the closed store refuses the last flush
+});
+
+t.test('a reload that drops the probe of an open incident says the incident needs a human', { timeout: 60_000 }, async (t) => {
+  const dir = tmpDir(t);
+  const config = oneProbe(dir, `http://127.0.0.1:${await unusedPort()}/health`, { intervalMs: 200, timeoutMs: 150 });
+  const lines: Array<Record<string, any>> = [];
+  const log = pino({ level: 'info', base: null }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const daemon = await Daemon.start({ config, log, version: 'test', listen: false });
+  t.teardown(() => daemon.stop());
+  const incident = await waitFor(() => [...daemon.state.incidents.values()][0], 15_000, () => 'no incident opened');
+  daemon.reload(testConfig({ ...config, probes: [] }));
+  const warned = lines.find((l) => l.incident_id === incident.id && l.level === 40);
+  t.match(warned?.msg, `incident #${incident.id} stays open: its probe "backend-health" is no longer in the config or enabled`);
+});
