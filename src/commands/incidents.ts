@@ -1,9 +1,8 @@
 // `vigil incidents`: lists incidents from the store (works beside a running daemon: SQLite WAL).
 import { formatDuration } from '../notify/messages.js';
 import { incidentJson } from '../server/serialize.js';
-import { openStore } from '../store/sqlite.js';
 import type { Incident } from '../types.js';
-import { EXIT_CONFIG, loadOrReport } from './config.js';
+import { EXIT_CONFIG, loadOrReport, openExistingStore } from './config.js';
 
 export interface IncidentsOptions {
   open: boolean;
@@ -13,7 +12,8 @@ export interface IncidentsOptions {
 export async function incidentsCommand(path: string, opts: IncidentsOptions): Promise<number> {
   const config = loadOrReport(path);
   if (!config) return EXIT_CONFIG;
-  const store = openStore(config.store.path);
+  const store = openExistingStore(config);
+  if (!store) return 0;
   try {
     const incidents = store.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 });
     process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));

@@ -1,7 +1,6 @@
 // `vigil review ID`: prints an incident's post-incident review as Markdown, from the store (no daemon needed).
 import { reviewOf } from '../server/routes/review.js';
-import { openStore } from '../store/sqlite.js';
-import { EXIT_CONFIG, loadOrReport } from './config.js';
+import { EXIT_CONFIG, loadOrReport, openExistingStore } from './config.js';
 import { EXIT_USAGE, incidentId } from './incident-api.js';
 
 export async function reviewCommand(path: string, args: { id: string | undefined }, now: () => number = Date.now): Promise<number> {
@@ -12,7 +11,8 @@ export async function reviewCommand(path: string, args: { id: string | undefined
   }
   const config = loadOrReport(path);
   if (!config) return EXIT_CONFIG;
-  const store = openStore(config.store.path);
+  const store = openExistingStore(config);
+  if (!store) return 1;
   try {
     const incident = store.getIncident(id);
     if (!incident) {

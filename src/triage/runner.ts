@@ -60,7 +60,10 @@ export class TriageRunner {
   /** Starts triage of an incident in the background; `held` are its stored messages waiting for it. */
   start(incidentId: number, steps: readonly TriageStep[], held: readonly number[]): void {
     if (this.#stop.signal.aborted) return;
-    const run = this.#run(incidentId, steps, held).finally(() => this.#running.delete(run));
+    const run = this.#run(incidentId, steps, held)
+      // Gathering is written never to throw; if it did, the held messages still go out at their time.
+      .catch((err: unknown) => this.#opts.log.error({ incident_id: incidentId, err }, 'triage failed unexpectedly'))
+      .finally(() => this.#running.delete(run));
     this.#running.add(run);
   }
 

@@ -1,5 +1,5 @@
 // `vigil check` as an operator runs it: real targets, the real CLI, the exit code tells the worst.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,4 +81,18 @@ t.test('vigil validate and schema', async (t) => {
   t.equal(s.code, 0);
   const schema = JSON.parse(s.stdout);
   t.ok(JSON.stringify(schema).includes('compose_ps'), 'the schema knows every probe type');
+});
+
+t.test('reading commands do not create a store the config names wrongly', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-nostore-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'vigil.yaml');
+  const store = join(dir, 'typo', 'vigil.db');
+  writeFileSync(file, `store: { path: ${store} }\nenvironments:\n  local: {}\n`);
+  const list = await runCheck(['incidents', '--config', file]);
+  t.equal(list.code, 0);
+  t.match(list.stderr, `no store at ${store}`);
+  const review = await runCheck(['review', '1', '--config', file]);
+  t.equal(review.code, 1);
+  t.notOk(existsSync(join(dir, 'typo')), 'nothing was created');
 });
