@@ -87,6 +87,8 @@ export class Daemon {
   readonly #transports: Transports;
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
+  /** Per probe, the number of the latest run started. */
+  readonly #runSeq = new Map<string, number>();
   readonly #sinks = new Map<string, Sink>();
   #discordKey = '';
   readonly #heartbeat: Heartbeat | null;
@@ -238,8 +240,12 @@ export class Daemon {
   async #runOne(id: string, signal: AbortSignal): Promise<void> {
     const probe = this.#probes.get(id);
     if (!probe) return;
+    const seq = (this.#runSeq.get(id) ?? 0) + 1;
+    this.#runSeq.set(id, seq);
     const run = await runProbe(probe, signal, this.log, this.#transports, this.#now);
     if (this.#probes.get(id) !== probe) return; // reloaded away while running
+    // The scheduler abandons a run that ignores its timeout; if it ends after a newer run began, it is stale.
+    if (this.#runSeq.get(id) !== seq) return;
     // Aborted by shutdown, not by its timeout: the failure says nothing about the target.
     if (signal.aborted && !(signal.reason instanceof TimeoutError)) return;
     this.#record(probe, run);
