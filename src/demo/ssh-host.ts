@@ -77,6 +77,26 @@ export function generateEd25519(opts: { passphrase?: string } = {}): { private: 
   throw new DemoError('could not generate an SSH key that parses');
 }
 
+/**
+ * Serves one direct-tcpip request as sshd does: connects to the destination, and reject() answers
+ * "connect failed" when nothing listens there (the database is stopped).
+ */
+export function forwardTcp(
+  accept: () => ServerChannel,
+  reject: () => void,
+  info: { destIP: string; destPort: number },
+): void {
+  const upstream = tcpConnect(info.destPort, info.destIP);
+  upstream.on('error', () => reject());
+  upstream.on('connect', () => {
+    const channel = accept();
+    channel.on('error', () => undefined);
+    channel.pipe(upstream).pipe(channel);
+    channel.on('close', () => upstream.destroy());
+    upstream.on('close', () => channel.end());
+  });
+}
+
 /** Starts the host on a free port; its host key and the client key are generated fresh each time. */
 export async function startDemoSshHost(opts: SshHostOptions): Promise<DemoSshHost> {
   const hostKey = generateEd25519();
@@ -100,16 +120,7 @@ export async function startDemoSshHost(opts: SshHostOptions): Promise<DemoSshHos
       });
       client.on('tcpip', (accept, reject, info) => {
         if (info.destIP !== '127.0.0.1' || info.destPort !== opts.permitOpen) return reject();
-        const upstream = tcpConnect(info.destPort, info.destIP);
-        // reject() answers "connect failed", as sshd does when nothing listens (the database is stopped).
-        upstream.on('error', () => reject());
-        upstream.on('connect', () => {
-          const channel = accept();
-          channel.on('error', () => undefined);
-          channel.pipe(upstream).pipe(channel);
-          channel.on('close', () => upstream.destroy());
-          upstream.on('close', () => channel.end());
-        });
+        forwardTcp(accept, reject, info);
       });
     });
   });

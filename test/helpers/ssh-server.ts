@@ -1,8 +1,7 @@
 // An in-process SSH host for tests: ssh2 Server on 127.0.0.1:0 that plays `docker compose` from fixtures and forwards TCP.
 import { parse as parseShell } from 'shell-quote';
-import { generateEd25519 } from '../../src/demo/ssh-host.js';
+import { forwardTcp, generateEd25519 } from '../../src/demo/ssh-host.js';
 import { readFileSync } from 'node:fs';
-import { type Socket, connect as tcpConnect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
@@ -122,18 +121,9 @@ export async function startSshServer(t: HasTeardown, opts: { acceptKey?: string 
       });
       // Without a listener ssh2 answers "administratively prohibited", as sshd with AllowTcpForwarding no.
       if (!host.allowForwarding) return;
-      // reject() answers "connect failed", as sshd does when nothing listens at the destination.
       client.on('tcpip', (accept, reject, info) => {
         host.stats.forwards += 1;
-        const upstream: Socket = tcpConnect(info.destPort, info.destIP);
-        upstream.on('error', () => reject());
-        upstream.on('connect', () => {
-          const channel = accept();
-          channel.on('error', () => undefined);
-          channel.pipe(upstream).pipe(channel);
-          channel.on('close', () => upstream.destroy());
-          upstream.on('close', () => channel.end());
-        });
+        forwardTcp(accept, reject, info);
       });
     });
   });

@@ -3,8 +3,8 @@ import t from 'tap';
 import { consoleSink } from '../../src/notify/sinks/console.js';
 import { NO_DISCORD, route } from '../../src/notify/route.js';
 import type { IncidentEvent, OutboundMessage } from '../../src/types.js';
+import { T0, incidentEvent } from '../helpers/events.js';
 
-const T0 = Date.UTC(2025, 0, 6, 3, 0, 0);
 
 function memoryLogger() {
   const lines: Array<Record<string, unknown>> = [];
@@ -15,25 +15,7 @@ function memoryLogger() {
   return { log, lines };
 }
 
-function event(over: Partial<IncidentEvent> = {}): IncidentEvent {
-  return {
-    type: 'opened',
-    at: T0,
-    incidentId: 9,
-    severity: 'S1',
-    environment: 'production',
-    service: 'backend',
-    probe: 'backend-health',
-    findingKey: 'backend-health',
-    summary: 'Backend API down',
-    message: 'status 502',
-    openedAt: T0,
-    durationMs: 0,
-    respondBy: T0 + 1_800_000,
-    detail: 'status 502',
-    ...over,
-  };
-}
+const event = (over: Partial<IncidentEvent> = {}): IncidentEvent => incidentEvent({ incidentId: 9, ...over });
 
 function message(e: IncidentEvent, id = 1): OutboundMessage {
   const [r] = route(e, NO_DISCORD);

@@ -7,6 +7,7 @@ import { consoleSink } from '../../src/notify/sinks/console.js';
 import { openStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import type { DeliveryResult, IncidentEvent, Sink } from '../../src/types.js';
+import { incidentEvent } from '../helpers/events.js';
 
 /** The part of a tap test the harness needs: somewhere to hang its cleanup. */
 type Test = Pick<typeof t, 'teardown'>;
@@ -288,22 +289,7 @@ t.test('stop() is bounded: a delivery that will not finish is aborted and stays 
 t.test('end to end: a routed event reaches the console sink as one line', async (t) => {
   const { log, lines } = memoryLogger();
   const h = harness(t, [consoleSink(log)]);
-  const event: IncidentEvent = {
-    type: 'opened',
-    at: T0,
-    incidentId: 1,
-    severity: 'S1',
-    environment: 'production',
-    service: 'backend',
-    probe: 'backend-health',
-    findingKey: 'backend-health',
-    summary: 'Backend API down',
-    message: 'status 502',
-    openedAt: T0,
-    durationMs: 0,
-    respondBy: T0 + 1_800_000,
-    detail: 'status 502',
-  };
+  const event = incidentEvent();
   h.store.apply({
     subjects: [],
     incidents: [],

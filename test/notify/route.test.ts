@@ -2,28 +2,19 @@ import t from 'tap';
 import { opsLine, logFields } from '../../src/notify/messages.js';
 import { NO_DISCORD, route, type RouteChannels } from '../../src/notify/route.js';
 import type { IncidentEvent, IncidentEventType, Severity } from '../../src/types.js';
+import { incidentEvent } from '../helpers/events.js';
 
-const T0 = Date.UTC(2025, 0, 6, 3, 0, 0);
 
 function event(type: IncidentEventType, severity: Severity): IncidentEvent {
-  return {
+  return incidentEvent({
     type,
-    at: T0,
     incidentId: 3,
     severity,
     ...(type === 'escalated' ? { previousSeverity: 'S4' as const } : {}),
-    environment: 'production',
-    service: 'backend',
-    probe: 'backend-health',
-    findingKey: 'backend-health',
-    summary: 'Backend API down',
-    message: 'status 502',
-    openedAt: T0,
     durationMs: 90_000,
     respondBy: null,
     ...(type === 'acknowledged' ? { by: 'alice' } : {}),
-    detail: 'status 502',
-  };
+  });
 }
 
 const ALL_DISCORD: RouteChannels = { discord: { errors: true, warnings: true, ops: true } };
