@@ -10,13 +10,27 @@ export const MAX_GROUPING_WAIT_MS = 3 * 60_000;
 
 export interface Dependencies {
   /** Probe ids reached through depends_on, transitively; never the probe itself. */
-  probes: Set<string>;
+  readonly probes: ReadonlySet<string>;
   /** Finding keys (`host:<name>`) the probe or any probe it depends on implicitly needs. */
-  keys: Set<string>;
+  readonly keys: ReadonlySet<string>;
 }
 
+// The probe map of a config never changes, so each probe's walk is done once per config, not on
+// every probe run; a reload brings a new map and so a fresh cache.
+const walked = new WeakMap<ReadonlyMap<string, ProbeMeta>, Map<string, Dependencies>>();
+
 export function dependenciesOf(probeId: string, probes: ReadonlyMap<string, ProbeMeta>): Dependencies {
-  const deps: Dependencies = { probes: new Set(), keys: new Set() };
+  let cache = walked.get(probes);
+  if (!cache) walked.set(probes, (cache = new Map()));
+  const known = cache.get(probeId);
+  if (known) return known;
+  const deps = walk(probeId, probes);
+  cache.set(probeId, deps);
+  return deps;
+}
+
+function walk(probeId: string, probes: ReadonlyMap<string, ProbeMeta>): Dependencies {
+  const deps = { probes: new Set<string>(), keys: new Set<string>() };
   const seen = new Set<string>([probeId]);
   const queue = [probeId];
   // A cycle in depends_on (which config load should refuse anyway) must not loop forever.
