@@ -27,7 +27,7 @@ t.test('Discord 503 for 2 minutes, then healthy: every message delivered once, i
     DISCORD_WEBHOOK_OPS: discord.webhook('ops'),
   });
   t.teardown(() => vigil.kill('SIGKILL'));
-  await waitFor(async () => (await api(vigilPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000, () => vigil.stderr);
+  await vigil.ready(vigilPort);
 
   const outageEnds = Date.now() + OUTAGE_MS;
   discord.outage(OUTAGE_MS);

@@ -36,7 +36,7 @@ async function fleet(t: { teardown(fn: () => unknown): void }, withBetterStack: 
   const start = async () => {
     const vigil = new VigilProcess(['run', '--config', file], env);
     t.teardown(() => vigil.kill('SIGKILL'));
-    await waitFor(async () => (await api(vigilPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000, () => vigil.stderr);
+    await vigil.ready(vigilPort);
     return vigil;
   };
   return { vigilPort, target, discord, webhooks, ingest, start };

@@ -47,7 +47,7 @@ probes:
     vigil.kill('SIGKILL');
     await vigil.exited;
   });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${vigilPort}/readyz`).catch(() => null))?.status === 200, 30_000, () => vigil.stderr);
+  await vigil.ready(vigilPort);
 
   const promConfig = join(dir, 'prometheus.yml');
   writeFileSync(

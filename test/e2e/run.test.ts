@@ -45,7 +45,7 @@ t.test('vigil run: down → incident, SIGKILL → resumed without a second page,
 
   let vigil = new VigilProcess(['run', '--config', file]);
   t.teardown(() => vigil.kill('SIGKILL'));
-  await waitFor(async () => (await api(vigilPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000, () => vigil.stderr);
+  await vigil.ready(vigilPort);
   t.same((await api(vigilPort, '/api/incidents?state=open')).body, { incidents: [] }, 'no incident while the target is up');
 
   await target.down();
@@ -67,7 +67,7 @@ t.test('vigil run: down → incident, SIGKILL → resumed without a second page,
   vigil.kill('SIGKILL');
   await vigil.exited;
   vigil = new VigilProcess(['run', '--config', file]);
-  await waitFor(async () => (await api(vigilPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000, () => vigil.stderr);
+  await vigil.ready(vigilPort);
   const after = await api(vigilPort, '/api/incidents?state=open');
   t.equal(after.body.incidents.length, 1, 'still exactly one open incident');
   t.equal(after.body.incidents[0].id, id, 'the same incident');
@@ -100,7 +100,7 @@ t.test('vigil run: SIGHUP reloads a good config and refuses a bad one', async (t
   writeFileSync(file, config(vigilPort, targetPort, db));
   const vigil = new VigilProcess(['run', '--config', file]);
   t.teardown(() => vigil.kill('SIGKILL'));
-  await waitFor(async () => (await api(vigilPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 30_000, () => vigil.stderr);
+  await vigil.ready(vigilPort);
 
   writeFileSync(file, `${config(vigilPort, targetPort, db)}\n  - { id: broken, type: http, interval: soon }\n`);
   vigil.kill('SIGHUP');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { tmpDir } from '../helpers/tmp.js';
-import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
+import { VigilProcess, freePort } from '../helpers/vigil-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -73,7 +73,7 @@ probes:
     await vigil.exited;
   });
   const base = `http://127.0.0.1:${vigilPort}`;
-  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, 30_000, () => vigil.stderr);
+  await vigil.ready(vigilPort);
   broken.value = true;
   const opened = await vigil.waitForLine((l) => l.event === 'opened');
   const id = opened.incident_id as number;

@@ -50,6 +50,11 @@ export class VigilProcess {
     return waitFor(() => this.lines.find(pred), timeoutMs, () => `no matching log line; last lines:\n${this.lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${this.stderr}`);
   }
 
+  /** Waits until the daemon on `port` answers /readyz with 200 (its first round of probes is done). */
+  async ready(port: number, timeoutMs = 30_000): Promise<void> {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, timeoutMs, () => `vigil not ready on ${port}; stderr: ${this.stderr}`);
+  }
+
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
