@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, ResolvedProbe } from './config/types.js';
 import { Heartbeat } from './heartbeat.js';
+import { plural } from './plural.js';
 import { command as engineCommand, initialState, step, tick, unacknowledged } from './incidents/engine.js';
 import { withDatabaseDependencies } from './incidents/grouping.js';
 import type { Command, CommandResult, EngineCommand, EngineConfig, EngineState, StepResult } from './incidents/state.js';
@@ -61,6 +62,30 @@ export interface DaemonOptions {
   onLag?: (seconds: number) => void;
   /** The logger's Better Stack side, whose dropped records become vigil_log_records_dropped_total. */
   logShipping?: LogShipping | null;
+}
+
+/** The server could not listen on server.listen; the message names the key, the address and why. */
+export class ListenError extends Error {
+  readonly code = 'VIGIL_ERR_LISTEN';
+  override name = 'ListenError';
+}
+
+async function listenOrExplain(app: FastifyInstance, config: Config): Promise<void> {
+  const { host, port, listen } = config.server;
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? `port ${port} is already in use on ${host} (another vigil, or another program)`
+        : code === 'EACCES'
+          ? `permission denied to listen on port ${port} (ports below 1024 need privileges)`
+          : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+            ? `${host} is not an address of this machine`
+            : (err as Error).message;
+    throw new ListenError(`server.listen ${listen} in ${config.file}: ${why}`, { cause: err });
+  }
 }
 
 export function engineConfigOf(config: Config): EngineConfig {
@@ -150,7 +175,7 @@ export class Daemon {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const d = new Daemon(opts);
     if (opts.listen !== false) {
-      await d.app.listen({ host: opts.config.server.host, port: opts.config.server.port });
+      await listenOrExplain(d.app, opts.config);
     } else {
       await d.app.ready();
     }
@@ -164,7 +189,7 @@ export class Daemon {
     const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
     d.log.info(
       { probes: d.#probes.size, open_incidents: open, store: opts.config.store.path, listen: opts.listen === false ? null : opts.config.server.listen },
-      `vigil watching ${d.#probes.size} probes from ${opts.config.file}`,
+      `vigil watching ${plural(d.#probes.size, 'probe')} from ${opts.config.file}`,
     );
     return d;
   }

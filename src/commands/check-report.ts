@@ -1,4 +1,5 @@
 // The triage report of `vigil check`: findings grouped environment → service, worst severity last.
+import { plural } from '../plural.js';
 import type { Severity } from '../types.js';
 
 export interface CheckResult {
@@ -14,6 +15,11 @@ export interface CheckResult {
   evidence: string | null;
   durationMs: number;
   skipped: boolean;
+  /**
+   * What a failure shares with others of the same cause: `host:<name>` for an SSH host, or
+   * `database:<name>` for a database probe; null for a probe's own failure.
+   */
+  cause?: string | null;
 }
 
 export interface CheckReport {
@@ -68,16 +74,48 @@ export interface FormatOptions {
 
 const COLORS: Record<string, string> = { S1: '31;1', S2: '31', S3: '33', S4: '36', ok: '32', dim: '2' };
 
+/** A failing row's label: its probe id, and the finding's key where that names something else. */
+function label(r: CheckResult): string {
+  return r.key === r.probe || r.key.startsWith(`${r.probe}:`) ? r.key : `${r.probe} (${r.key})`;
+}
+
+/**
+ * Failures of one cause (one unreachable host, one database down with the same error) that more
+ * than one probe reported: shown once, with the probes it takes down, instead of once per probe.
+ */
+function sharedCauses(failed: CheckResult[]): Map<string, CheckResult[]> {
+  const byCause = groupBy(
+    failed.filter((r) => r.cause),
+    (r) => `${r.cause}\u0000${r.message}`,
+  );
+  for (const [k, members] of byCause) if (new Set(members.map((m) => m.probe)).size < 2) byCause.delete(k);
+  return byCause;
+}
+
 export function formatReport(report: CheckReport, opts: FormatOptions): string {
   const paint = (code: string, text: string) => (opts.color ? `\u001b[${COLORS[code] ?? '0'}m${text}\u001b[0m` : text);
   const checked = report.results.filter((r) => !r.skipped);
   const failed = checked.filter((r) => !r.ok);
+  const causes = sharedCauses(failed);
+  const grouped = new Set([...causes.values()].flat());
+  const causeCount = causes.size + failed.filter((r) => !grouped.has(r)).length;
   const lines: string[] = [];
   lines.push(`vigil check · ${report.config} · ${report.checkedAt}`);
-  lines.push(`${checked.length} checks: ${checked.length - failed.length} passed, ${failed.length} failed`);
+  lines.push(
+    `${plural(checked.length, 'check')}: ${checked.length - failed.length} passed, ${failed.length} failed` +
+      (causeCount < failed.length ? ` (${plural(causeCount, 'cause')})` : ''),
+  );
   for (const [env, envResults] of sortedGroups(groupBy(report.results, (r) => r.environment))) {
     lines.push('', env);
-    for (const [service, results] of sortedGroups(groupBy(envResults, (r) => r.service))) {
+    for (const [, members] of [...causes].filter(([, m]) => m[0]!.environment === env)) {
+      const first = members[0]!;
+      const worst = worstOf(members) ?? 'S4';
+      const probes = [...new Set(members.map((m) => m.probe))];
+      lines.push(`  ${paint(worst, worst)} ${first.cause}  ${first.message}`);
+      lines.push(`       ${paint('dim', `takes down ${plural(probes.length, 'probe')}: ${probes.join(', ')}`)}`);
+    }
+    const own = envResults.filter((r) => !grouped.has(r));
+    for (const [service, results] of sortedGroups(groupBy(own, (r) => r.service))) {
       lines.push(`  ${service}`);
       const ordered = [...results].sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key));
       for (const r of ordered) {
@@ -87,7 +125,7 @@ export function formatReport(report: CheckReport, opts: FormatOptions): string {
           lines.push(`    ${paint('ok', 'ok')} ${r.key}  ${r.message}`);
         } else {
           const sev = r.severity ?? 'S4';
-          lines.push(`    ${paint(sev, sev)} ${r.key}  ${r.message}`);
+          lines.push(`    ${paint(sev, sev)} ${label(r)}  ${r.message}`);
           if (r.evidence) for (const e of r.evidence.split('\n').slice(0, 12)) lines.push(`         ${paint('dim', e)}`);
         }
       }
@@ -99,8 +137,9 @@ export function formatReport(report: CheckReport, opts: FormatOptions): string {
   } else {
     const worst = failed.filter((r) => r.severity === report.worst);
     const first = worst[0]!;
+    const what = first.cause && grouped.has(first) ? first.cause : label(first);
     const more = worst.length > 1 ? ` (and ${worst.length - 1} more at ${report.worst})` : '';
-    lines.push(`Worst: ${paint(report.worst, report.worst)} ${first.key} on ${first.environment}/${first.service}: ${first.message}${more}`);
+    lines.push(`Worst: ${paint(report.worst, report.worst)} ${what} on ${first.environment}/${first.service}: ${first.message}${more}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -122,6 +161,7 @@ export function reportJson(report: CheckReport): unknown {
       severity: r.severity,
       message: r.message,
       evidence: r.evidence,
+      cause: r.cause ?? null,
       duration_ms: Math.round(r.durationMs),
     })),
   };

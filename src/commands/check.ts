@@ -79,5 +79,13 @@ async function checkOne(config: Config, probe: ResolvedProbe, log: Logger, trans
     evidence: f.ok ? null : (f.evidence ?? null),
     durationMs: run.durationMs,
     skipped: false,
+    cause: f.ok ? null : causeOf(probe, f.key),
   }));
+}
+
+/** The shared thing a failure is about: the SSH host it could not reach, or the database it could not read. */
+function causeOf(probe: ResolvedProbe, key: string): string | null {
+  if (key.startsWith('host:')) return key;
+  const database = (probe.spec as { database?: unknown }).database;
+  return typeof database === 'string' ? `database:${database}` : null;
 }

@@ -13,7 +13,7 @@ export async function incidentsCommand(path: string, opts: IncidentsOptions): Pr
   const config = loadOrReport(path);
   if (!config) return EXIT_CONFIG;
   const store = openExistingStore(config);
-  if (!store) return 0;
+  if (!store) return 1;
   try {
     const incidents = store.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 });
     process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));

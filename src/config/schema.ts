@@ -222,6 +222,21 @@ export const probeSchema = z.discriminatedUnion('type', [
       : undefined,
 });
 
+/**
+ * Why a `host_key_sha256` value is not a real fingerprint, or null when it is one. A SHA-256 digest in
+ * base64 is 43 characters of noise; a placeholder left from an example config has words in it.
+ */
+export function fingerprintProblem(pin: string): string | null {
+  if (!/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(pin)) return `expected a fingerprint like "SHA256:" and 43 base64 characters as ssh-keygen -lf prints it, got ${describe(pin)}`;
+  if (/REPLACE|CHANGE0?ME|FILL0?ME|EXAMPLE|PLACEHOLDER|keyscan|XXXXXX/i.test(pin)) return `${describe(pin)} is a placeholder, not a real host key fingerprint`;
+  return null;
+}
+
+/** The command that prints a host's SHA-256 fingerprint as host_key_sha256 takes it. */
+export function keyscanLine(address: string, port: number): string {
+  return `ssh-keyscan ${port === 22 ? '' : `-p ${port} `}-t ed25519 ${address} | ssh-keygen -lf -`;
+}
+
 // ── the rest of the file ──────────────────────────────────────────────────────────────────────
 const hostSchema = z.strictObject({
   environment: name,
@@ -232,15 +247,26 @@ const hostSchema = z.strictObject({
   private_key_env: envVar.optional(),
   passphrase_env: envVar.optional(),
   host_key: z.string().optional(),
-  host_key_sha256: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { error: 'expected a fingerprint like "SHA256:…" as ssh-keygen -lf prints it' }).optional(),
+  host_key_sha256: z.string().optional(),
   compose_dir: z.string().min(1),
   docker: z.string().regex(/\S/, { error: 'expected the command that runs docker, like "docker" or "sudo docker"' }).default('docker'),
   unreachable_severity: severity.default('S2'),
 }).superRefine((h, ctx) => {
   if (h.host_key === undefined && h.host_key_sha256 === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'missing required key "host_key" or "host_key_sha256": vigil pins every host key and never trusts one on first use' });
+    ctx.addIssue({
+      code: 'custom',
+      message: `missing required key "host_key" or "host_key_sha256": vigil pins every host key and never trusts one on first use; get it from a trusted network with: ${keyscanLine(h.address, h.port)}`,
+    });
   }
   oneOf('host_key', 'host_key_sha256', false)(h, ctx);
+  const pinProblem = h.host_key_sha256 === undefined ? null : fingerprintProblem(h.host_key_sha256);
+  if (pinProblem) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['host_key_sha256'],
+      message: `${pinProblem}; get the real one from a trusted network with: ${keyscanLine(h.address, h.port)}`,
+    });
+  }
   oneOf('private_key_file', 'private_key_env', true)(h, ctx);
 });
 

@@ -1,4 +1,5 @@
 // Decides whether a JSON value contains an expected JSON value (subset match) and, if not, says where it differs.
+import { plural } from '../plural.js';
 
 /**
  * Returns null when `actual` contains `expected`, else the first difference in an operator's words,
@@ -41,10 +42,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function pathSegment(key: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 const MAX_SHOWN = 60;

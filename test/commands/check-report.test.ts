@@ -48,3 +48,24 @@ t.test('json report uses snake_case and keeps every result', async (t) => {
   t.equal(json.results.length, results.length);
   t.match(json.results[1], { probe: 'api', severity: 'S1', duration_ms: 12, evidence: 'line one\nline two' });
 });
+
+t.test('failures of one cause are shown once, with the probes they take down, and every row names its probe', async (t) => {
+  const down = { ...base, environment: 'production', ok: false, severity: 'S2' as const, message: 'connect ETIMEDOUT 10.0.0.2:22', cause: 'host:prod-backend' };
+  const grouped: CheckResult[] = [
+    { ...down, probe: 'backend-ps', type: 'compose_ps', service: 'prod-backend', key: 'host:prod-backend' },
+    { ...down, probe: 'backend-logs', type: 'compose_logs', service: 'backend', key: 'host:prod-backend' },
+    { ...down, probe: 'db-ready', type: 'pg_ready', service: 'db', key: 'host:prod-backend', severity: 'S1' },
+    { ...base, probe: 'db-conns', type: 'pg_connections', environment: 'production', service: 'db', key: 'db-conns', ok: false, severity: 'S3', message: 'refused', cause: 'database:prod-db' },
+    { ...base, probe: 'api', environment: 'production', service: 'backend', key: 'api', ok: false, severity: 'S1', message: 'connection refused' },
+  ];
+  const text = formatReport({ config: 'x.yaml', checkedAt: 'now', results: grouped, worst: 'S1', exitCode: 2 }, { color: false });
+  t.match(text.split('\n')[1], '5 checks: 0 passed, 5 failed (3 causes)');
+  t.equal(text.split('host:prod-backend').length - 1, 2, 'the host is one line (and the worst line), not one per probe');
+  t.match(text, /S1 host:prod-backend {2}connect ETIMEDOUT 10\.0\.0\.2:22\n\s+takes down 3 probes: backend-ps, backend-logs, db-ready\n/);
+  t.match(text, /S3 db-conns {2}refused/, 'a database failure only one probe saw stays its own row, under its probe id');
+  t.match(text, /S1 api {2}connection refused/);
+  t.notMatch(text, /S2 backend-ps/, 'a grouped probe has no row of its own');
+  const single = formatReport({ config: 'x.yaml', checkedAt: 'now', results: [{ ...down, probe: 'db-ready', service: 'db', key: 'host:prod-backend' }], worst: 'S2', exitCode: 2 }, { color: false });
+  t.match(single, /S2 db-ready \(host:prod-backend\) {2}connect ETIMEDOUT/, 'alone, the row names its probe id and the host');
+  t.notMatch(single, /causes?\)/);
+});

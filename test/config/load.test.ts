@@ -1,5 +1,6 @@
 // The loader on real files: the shipped configs load, defaults and inheritance apply, secrets resolve, the result is frozen.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,8 +55,38 @@ t.test('probes/local.yaml loads with no secrets at all', async (t) => {
   t.ok(config.probes.some((p) => p.spec.type === 'http' && (p.spec.expect.json !== undefined || p.spec.expect.body_contains !== undefined)));
 });
 
+/** probes/sartiq.yaml with its placeholder host-key pins replaced, as an operator does first. */
+function pinnedSartiq(): string {
+  let n = 0;
+  return readFileSync(path.join(root, 'probes/sartiq.yaml'), 'utf8').replace(
+    /SHA256:REPLACE0ME[A-Za-z0-9]+/g,
+    () => `SHA256:${createHash('sha256').update(`host ${n++}`).digest('base64').replace(/=+$/, '')}`,
+  );
+}
+
+t.test('probes/sartiq.yaml refuses its placeholder host-key pins, naming the command that gets each one', async (t) => {
+  const err = refusal(() => loadConfig(path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV));
+  t.same(
+    err.problems.map((p) => p.path),
+    ['hosts.prod-backend.host_key_sha256', 'hosts.prod-compute.host_key_sha256', 'hosts.staging-backend.host_key_sha256', 'hosts.staging-compute.host_key_sha256'],
+    'the four pins, and nothing else',
+  );
+  t.match(err.problems[0]!.message, /is a placeholder, not a real host key fingerprint; get the real one from a trusted network with: ssh-keyscan -t ed25519 10\.0\.0\.2 \| ssh-keygen -lf -$/);
+});
+
+t.test('a host-key pin that is not a fingerprint is refused with the keyscan line for that host and port', async (t) => {
+  const yaml = (pin: string) => `environments: { production: {} }
+hosts:
+  h: { environment: production, address: 192.0.2.7, port: 2222, user: u, private_key_file: key.pem, host_key_sha256: "${pin}", compose_dir: /srv }
+`;
+  const short = refusal(() => loadConfigText(yaml('SHA256:abc'), 'x.yaml', {}));
+  t.match(short.problems[0]!.message, /expected a fingerprint like "SHA256:" and 43 base64 characters.*ssh-keyscan -p 2222 -t ed25519 192\.0\.2\.7 \| ssh-keygen -lf -/);
+  const placeholder = refusal(() => loadConfigText(yaml('SHA256:CHANGEME00000000000000000000000000000000000'), 'x.yaml', {}));
+  t.match(placeholder.problems[0]!.message, /placeholder/);
+});
+
 t.test('probes/sartiq.yaml loads the real fleet with its secrets', async (t) => {
-  const config = loadConfig(path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV);
+  const config = loadConfigText(pinnedSartiq(), path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV, root);
   t.same(config.environments, { production: { severityCap: null }, staging: { severityCap: 'S3' }, dev: { severityCap: 'S4' } });
   t.same(Object.keys(config.hosts).sort(), ['prod-backend', 'prod-compute', 'staging-backend', 'staging-compute']);
   t.equal(config.hosts['prod-backend']?.address, '10.0.0.2');
