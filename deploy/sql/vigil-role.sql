@@ -26,3 +26,7 @@ GRANT pg_monitor TO vigil;
 -- Even a mistyped pg_query cannot change data, and nothing vigil runs may hold a transaction open.
 ALTER ROLE vigil SET default_transaction_read_only = on;
 ALTER ROLE vigil SET idle_in_transaction_session_timeout = '30s';
+
+-- An impact_query (users affected) reads one application table; grant exactly that, in the
+-- application database, for example:
+--   GRANT SELECT ON sessions TO vigil;

@@ -229,6 +229,8 @@ async function setUp(adminUrl: string, monitorPassword: string, appPassword: str
     await app.query(`SET ROLE ${APP_USER}`);
     await app.query('CREATE TABLE orders (id serial PRIMARY KEY, customer_email text NOT NULL, total numeric NOT NULL)');
     await app.query("INSERT INTO orders (customer_email, total) SELECT 'customer' || g || '@example.com', g * 1.5 FROM generate_series(1, 200) g");
+    // What an operator grants for an impact_query: reading the one table it counts, nothing more.
+    await app.query(`GRANT SELECT ON orders TO ${MONITOR_USER}`);
   } finally {
     await app.end();
   }

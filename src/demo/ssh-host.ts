@@ -31,11 +31,17 @@ export class ComposeLogs {
 
   /** `<container> | <timestamp> <text>` for every line of `service` since `sinceMs`. */
   since(service: string, sinceMs: number): string {
+    return this.#print(service, (this.#lines.get(service) ?? []).filter((l) => l.at >= sinceMs));
+  }
+
+  /** The last `count` lines of `service`, as `--tail` prints them. */
+  tail(service: string, count: number): string {
+    return this.#print(service, count === 0 ? [] : (this.#lines.get(service) ?? []).slice(-count));
+  }
+
+  #print(service: string, lines: Array<{ at: number; text: string }>): string {
     const name = `${COMPOSE_PROJECT}-${service}-1`;
-    return (this.#lines.get(service) ?? [])
-      .filter((l) => l.at >= sinceMs)
-      .map((l) => `${name}  | ${new Date(l.at).toISOString()} ${l.text}\n`)
-      .join('');
+    return lines.map((l) => `${name}  | ${new Date(l.at).toISOString()} ${l.text}\n`).join('');
   }
 }
 
@@ -159,8 +165,8 @@ function answer(stream: ServerChannel, reply: Reply): void {
 
 /**
  * Answers `cd <dir> && docker compose …` the way the VM would: `ps --all --format json` from the
- * containers' current states, `logs --no-color --timestamps --since <N>s <service>` from the log
- * lines the fake services wrote; anything else is an error as a shell or compose would print it.
+ * containers' current states, `logs --no-color --timestamps --since <N>s <service>` (or `--tail <N>`,
+ * as triage asks) from the log lines the fake services wrote; anything else is an error as a shell or compose would print it.
  */
 export function playCompose(command: string, compose: SshHostOptions['compose'], now = Date.now()): Reply {
   const words = parseShell(command);
@@ -173,11 +179,12 @@ export function playCompose(command: string, compose: SshHostOptions['compose'],
   if (words[1] !== compose.dir) return { stderr: `sh: 1: cd: can't cd to ${String(words[1])}\n`, code: 2 };
   const args = rest.slice(2).join(' ');
   if (args === 'ps --all --format json') return { stdout: psJson(compose.containers()), code: 0 };
-  const logs = /^logs --no-color --timestamps --since (\d+)s ([a-z0-9_-]+)$/.exec(args);
-  if (logs) {
-    const service = logs[2]!;
+  const logs = /^logs --no-color --timestamps --(since|tail) (\d+)(s?) ([a-z0-9_-]+)$/.exec(args);
+  if (logs && (logs[1] === 'since') === (logs[3] === 's')) {
+    const [, option, amount, , service] = logs as unknown as [string, string, string, string, string];
     if (!compose.containers().some((c) => c.service === service)) return { stderr: `no such service: ${service}\n`, code: 1 };
-    return { stdout: compose.logs.since(service, now - Number(logs[1]) * 1000), code: 0 };
+    const stdout = option === 'since' ? compose.logs.since(service, now - Number(amount) * 1000) : compose.logs.tail(service, Number(amount));
+    return { stdout, code: 0 };
   }
   return { stderr: `unknown docker command: "docker compose ${args}"\n`, code: 1 };
 }

@@ -25,8 +25,8 @@ export type TriageSubject = Pick<Incident, 'environment' | 'service' | 'rootProb
  * The steps, in the runbook's order (service health, then database, then users affected), each with
  * the evidence source it is filed under. Hosts: the root's own (its compose probe, or the host whose
  * reachability failed), then every host of the incident's environment whose compose_ps lists the
- * service or that a compose_logs probe reads it on; logs only where the host is known to run the
- * service. Databases: the root's own, those of pg_ready probes the root depends on (transitively),
+ * service or that a compose_logs probe reads it on, and the tunnel host of the root's database; logs
+ * only where the host is known to run the service. Databases: the root's own, those of pg_ready probes the root depends on (transitively),
  * then those of the environment whose `service` is the incident's.
  */
 export function planTriage(incident: TriageSubject, config: TriageConfig): TriageStep[] {
@@ -51,6 +51,12 @@ export function planTriage(incident: TriageSubject, config: TriageConfig): Triag
   const databases = new Set<string>();
   const rootDb = root ? databaseOf(root) : undefined;
   if (rootDb !== undefined) databases.add(rootDb);
+  // A database reached through a host's SSH tunnel runs on that host, as its compose service.
+  const tunnel = rootDb === undefined ? undefined : config.databases[rootDb];
+  if (tunnel?.via !== undefined && inEnvironment(tunnel.via)) {
+    hosts.add(tunnel.via);
+    if (tunnel.service === incident.service) runsService.add(tunnel.via);
+  }
   for (const dep of dependencyIds(incident.rootProbe, probes)) {
     const p = probes.get(dep);
     if (p?.spec.type === 'pg_ready') databases.add(p.spec.database);

@@ -96,6 +96,11 @@ t.test('the demo VM plays docker compose ps and logs the way the compose probes 
   t.equal(recent.code, 0);
   t.match(recent.stdout, /^shootify-deploy-backend-1 {2}\| 1970-01-01T00:00:50\.000Z ERROR: recent line\n$/, 'only lines within the window');
   t.match(playCompose(`cd ${dir} && docker compose logs --no-color --timestamps --since 30s nope`, compose), { code: 1, stderr: /no such service: nope/ });
+  const tail = playCompose(`cd ${dir} && docker compose logs --no-color --timestamps --tail 50 backend`, compose, 60_000);
+  t.equal(tail.code, 0, "triage's --tail is answered");
+  t.equal(tail.stdout?.split('\n').filter(Boolean).length, 2, 'the last 50 lines: both, old and new');
+  t.match(playCompose(`cd ${dir} && docker compose logs --no-color --timestamps --tail 1 backend`, compose).stdout, /^\S+ +\| \S+ ERROR: recent line\n$/);
+  t.match(playCompose(`cd ${dir} && docker compose logs --no-color --timestamps --tail 5s backend`, compose), { code: 1 }, 'a malformed --tail is refused');
   t.match(playCompose(`cd /elsewhere && docker compose ps --all --format json`, compose), { code: 2, stderr: /can't cd/ });
   t.match(playCompose('rm -rf / ; docker compose ps', compose), { code: 2 }, 'anything but cd && docker compose is refused');
 });

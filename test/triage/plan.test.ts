@@ -75,3 +75,24 @@ t.test('nothing fits: an http service with no host, database or dependency has n
     'impact:prod-db',
   ], 'a root probe no longer in the config still gets what its service says');
 });
+
+t.test("a database reached through a host's tunnel: ps and the database's logs on that host, even when no compose probe lists it", async (t) => {
+  const tunnelled = loadConfigText(
+    `
+environments: { production: {} }
+hosts:
+  vm: { environment: production, address: 10.0.0.2, user: ubuntu, private_key_env: KEY, host_key_sha256: "SHA256:${'A'.repeat(43)}", compose_dir: /srv/app }
+databases:
+  db: { environment: production, url_env: DB, via: vm }
+probes:
+  - { id: db-ready, type: pg_ready, database: db }
+  - { id: ps, type: compose_ps, host: vm, services: { backend: S1 } }
+`,
+    'tunnel.yaml',
+    { KEY: 'k', DB: 'postgres://vigil:pw@127.0.0.1:5432/app' },
+  );
+  t.same(
+    planTriage({ environment: 'production', service: 'db', rootProbe: 'db-ready', rootKey: 'db-ready' }, tunnelled).map((s) => s.source),
+    ['compose-ps:vm', 'logs:vm/db', 'connections:db', 'long-queries:db'],
+  );
+});
