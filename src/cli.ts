@@ -220,6 +220,21 @@ ${spec.help}
 `;
 }
 
+/** docs/cli.md: every command's help, as `vigil help NAME` prints it (a test keeps the file current). */
+export function cliReference(): string {
+  const sections = Object.keys(COMMANDS)
+    .filter((name) => name !== 'help')
+    .map((name) => `## vigil ${name}\n\n\`\`\`\n${commandHelp(name)}\`\`\`\n`);
+  return `# The command line
+
+\`vigil <command> [options]\`. The config is \`-c FILE\` / \`--config FILE\`, or a path given after the
+command (\`vigil validate my.yaml\`), else \`$VIGIL_CONFIG\`, else \`probes/local.yaml\`. \`vigil help COMMAND\`
+and \`vigil COMMAND --help\` print what is below. Exit codes follow sysexits.h: 64 is a usage error,
+78 a bad config.
+
+${sections.join('\n')}`;
+}
+
 class UsageError extends Error {
   readonly code = 'VIGIL_ERR_USAGE';
 }

@@ -112,3 +112,10 @@ t.test('incidents with no store says so and exits non-zero', async (t) => {
   t.equal(r.code, 1);
   t.match(r.stderr, `no store at ${join(dir, 'data', 'vigil.db')}`);
 });
+
+t.test('docs/cli.md is every command\'s current help', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { cliReference } = await import('../../src/cli.js');
+  const file = new URL('../../docs/cli.md', import.meta.url);
+  t.equal(readFileSync(file, 'utf8'), cliReference(), 'regenerate with: npm run docs');
+});
