@@ -89,10 +89,10 @@ export function logFields(event: IncidentEvent): EventLogFields {
 export type EventLogLevel = 'error' | 'warn' | 'info';
 
 // Good news and human actions are not alarms: a log-based alert on level error must not fire
-// because someone acknowledged or resolved an S1.
-const CALM_EVENTS: ReadonlySet<IncidentEventType> = new Set<IncidentEventType>(['acknowledged', 'resolved', 'note']);
+// because someone acknowledged or resolved an S1, nor on the review draft that follows a resolution.
+const CALM_EVENTS: ReadonlySet<IncidentEventType> = new Set<IncidentEventType>(['acknowledged', 'resolved', 'note', 'review']);
 
-/** error for S1/S2, warn for S3, info for S4 and for acknowledgements, notes and resolutions. */
+/** error for S1/S2, warn for S3, info for S4 and for acknowledgements, notes, resolutions and reviews. */
 export function logLevel(event: Pick<IncidentEvent, 'type' | 'severity'>): EventLogLevel {
   if (CALM_EVENTS.has(event.type)) return 'info';
   if (event.severity === 'S1' || event.severity === 'S2') return 'error';

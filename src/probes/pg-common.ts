@@ -1,4 +1,4 @@
-// What the four PostgreSQL probes share: the database lookup, tunnel failures read as the host's, findings under the database's service.
+// What the four PostgreSQL probes share: the database lookup, tunnel failures read as the host's, findings under the probe's service.
 import type { ResolvedProbe } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import { PgError, scrub, type PgCall } from '../transport/pg.js';
@@ -14,7 +14,7 @@ export interface DbRun {
   /** Where it is, for messages ("10.0.0.2:5432/app"). */
   target: string;
   call: PgCall;
-  /** A finding about this probe's subject, filed under the database's service. */
+  /** A finding about this probe's subject, filed under the probe's service. */
   finding(f: Omit<Finding, 'key' | 'service'>): Finding;
 }
 
@@ -32,7 +32,9 @@ export async function runDbProbe(
   const name = probe.spec.database;
   const pg = ctx.transports.pg;
   const db = pg.database(name);
-  const service = db?.service ?? probe.service;
+  // The probe's service as configured: its own `service:` when set, else its database's (config load
+  // resolves that fallback), so a queue probe on the shared database is filed under its own service.
+  const service = probe.service;
   const run: DbRun = {
     database: name,
     target: pg.target(name),

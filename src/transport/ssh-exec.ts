@@ -43,8 +43,21 @@ export class ChannelOpenError extends Error {
 }
 
 /**
+ * Once a command's budget runs out, how long the host has to answer the close of its channel (or
+ * the open still pending). A live sshd answers in a round trip whatever the command is doing, so
+ * silence past this means the host, not the command, stopped answering. Well inside the grace the
+ * scheduler gives a run past its timeout.
+ */
+export const HOST_ANSWER_MS = 1_000;
+
+/** The budget ran out and the host did not answer the channel's close either: the host went silent. */
+export class HostSilentError extends Error {
+  readonly code = 'VIGIL_ERR_SSH_HOST_SILENT';
+}
+
+/**
  * Runs `command` on `client` until it closes, `deadline` passes or `signal` aborts. Rejects only with
- * ConnectionLostError or ChannelOpenError; every other outcome is an ExecResult.
+ * ConnectionLostError, ChannelOpenError or HostSilentError; every other outcome is an ExecResult.
  */
 export function runOnChannel(client: Client, command: string, deadline: number, signal: AbortSignal, opts: Pick<ExecOptions, 'maxBytes' | 'onStdout'>): Promise<ExecResult> {
   const started = Date.now();
@@ -61,9 +74,13 @@ export function runOnChannel(client: Client, command: string, deadline: number, 
     let settled = false;
     let channel: ClientChannel | null = null;
     let timer: NodeJS.Timeout | undefined;
+    let answerTimer: NodeJS.Timeout | undefined;
+    // Asked for a channel with budget left: only then does a silent host tell us something.
+    const budgeted = deadline > Date.now();
 
     const cleanup = () => {
       clearTimeout(timer);
+      clearTimeout(answerTimer);
       signal.removeEventListener('abort', onAbort);
       client.removeListener('close', onClientClose);
     };
@@ -87,17 +104,33 @@ export function runOnChannel(client: Client, command: string, deadline: number, 
       cleanup();
       reject(error);
     };
-    // The channel is closed rather than signalled: OpenSSH ignores "signal" requests, and closing it
-    // is what makes sshd hang up on the command.
-    const stop = (why: 'timeout' | 'truncated') => {
-      if (why === 'timeout') timedOut = true;
-      else truncated = true;
+    const closeChannel = () => {
       try {
         channel?.close();
       } catch {
         // Already closed by the other side.
       }
-      finish();
+    };
+    // The channel is closed rather than signalled: OpenSSH ignores "signal" requests, and closing it
+    // is what makes sshd hang up on the command. A timed-out command waits for the host to confirm
+    // the close (the channel's 'close' event): a hung command on a live host is the command's failure,
+    // no answer at all is the host's.
+    const stop = (why: 'timeout' | 'truncated') => {
+      if (settled || timedOut) return;
+      if (why === 'truncated') {
+        truncated = true;
+        closeChannel();
+        return finish();
+      }
+      timedOut = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (!budgeted) return finish();
+      closeChannel();
+      answerTimer = setTimeout(
+        () => fail(new HostSilentError(`no answer from the host within ${HOST_ANSWER_MS} ms of closing the command's channel`)),
+        HOST_ANSWER_MS,
+      );
     };
     const onAbort = () => stop('timeout');
     const onClientClose = () => {
@@ -113,17 +146,24 @@ export function runOnChannel(client: Client, command: string, deadline: number, 
 
     try {
       client.exec(command, (openErr, ch) => {
-        if (openErr) return fail(new ChannelOpenError(openErr.message));
+        // Refused after the budget ran out: the host answered, so the command merely timed out.
+        if (openErr) return timedOut ? finish() : fail(new ChannelOpenError(openErr.message));
         channel = ch;
         if (settled) {
-          // The budget ran out while the channel was opening.
           ch.close();
+          return;
+        }
+        if (timedOut) {
+          // The budget ran out while the channel was opening: the host answers now; close it and wait for that too.
+          ch.on('close', finish);
+          ch.on('error', () => undefined);
+          closeChannel();
           return;
         }
         ch.on('error', () => undefined);
         ch.stderr.on('error', () => undefined);
         ch.on('data', (chunk: Buffer) => {
-          if (settled) return;
+          if (settled || timedOut) return;
           if (opts.onStdout) return opts.onStdout(chunk);
           const room = maxBytes - outBytes;
           if (chunk.length > room) {

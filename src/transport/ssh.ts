@@ -6,7 +6,7 @@ import type { Client, ServerHostKeyAlgorithm } from 'ssh2';
 import type { ResolvedHost } from '../config/types.js';
 import type { Finding } from '../types.js';
 import { SshError, classify, keyProblem, target } from './ssh-errors.js';
-import { ChannelOpenError, ConnectionLostError, type ExecOptions, type ExecResult, runOnChannel } from './ssh-exec.js';
+import { ChannelOpenError, ConnectionLostError, type ExecOptions, type ExecResult, HostSilentError, runOnChannel } from './ssh-exec.js';
 import { fingerprintOf, hostKeyAlgorithms, readPin } from './ssh-hostkey.js';
 import { LocalTunnel } from './ssh-tunnel.js';
 
@@ -61,8 +61,9 @@ export class SshTransport {
   }
 
   /**
-   * Runs `command` on the host. Throws SshError when the host cannot be reached or the connection is
-   * lost mid-command; a command that fails, hangs or floods is an ExecResult, not a throw.
+   * Runs `command` on the host. Throws SshError when the host cannot be reached, the connection is
+   * lost mid-command or the host stops answering during it; a command that fails, hangs (on a host
+   * that still answers) or floods is an ExecResult, not a throw.
    */
   async exec(host: string, command: string, options: ExecOptions): Promise<ExecResult> {
     const deadline = Date.now() + options.timeoutMs;
@@ -76,6 +77,12 @@ export class SshTransport {
     } catch (err) {
       if (err instanceof ConnectionLostError) throw new SshError(host, 'closed', `SSH connection to ${target(conn.host)} was lost while running a command`);
       if (err instanceof ChannelOpenError) throw new SshError(host, 'unavailable', `SSH to ${target(conn.host)}: the server refused to run a command (${err.message})`);
+      if (err instanceof HostSilentError) {
+        // The connection is dead in all but name: the next call must reconnect, not wait on it again.
+        this.#closed(conn, client);
+        client.destroy();
+        throw new SshError(host, 'timeout', `SSH to ${target(conn.host)}: the host stopped answering while running a command (${err.message})`);
+      }
       throw err;
     } finally {
       this.#release(conn);

@@ -136,6 +136,8 @@ t.test('logLevel: error for S1/S2, warn for S3, info otherwise and for good news
   t.equal(logLevel({ type: 'resolved', severity: 'S1' }), 'info');
   t.equal(logLevel({ type: 'acknowledged', severity: 'S1' }), 'info');
   t.equal(logLevel({ type: 'note', severity: 'S2' }), 'info');
+  t.equal(logLevel({ type: 'review', severity: 'S1' }), 'info', 'the review draft follows a resolution: no second error-level alert');
+  t.equal(eventLogLine(event({ type: 'review', detail: 'Post-incident review draft: run "vigil review 42"' })).level, 'info');
 });
 
 t.test('eventLogLine gives non-paging events a message too', async (t) => {

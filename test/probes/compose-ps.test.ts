@@ -7,6 +7,7 @@ import { observeRun, runProbe } from '../../src/probes/index.js';
 import type { Finding, ProbeContext } from '../../src/types.js';
 import { unusedPort } from '../helpers/http-servers.js';
 import { type FakeSshHost, composeTestProbe, fixture, hostFor, startSshServer, transportsFor } from '../helpers/ssh-server.js';
+import { startFreezableProxy } from '../helpers/tcp-proxy.js';
 
 const log = pino({ enabled: false });
 const SERVICES = { backend: 'S1', db: 'S1', redis: 'S2', worker: 'S2' };
@@ -99,6 +100,20 @@ t.test('a hung docker and a disconnect mid-command', async (t) => {
   const dropped = await runAgainst(t, fake);
   t.match(dropped, [{ key: 'host:app-1', ok: false, message: /lost while running a command/ }]);
   t.equal(dropped.length, 1);
+});
+
+t.test('a host that stops answering mid-command: the host finding fails, not the containers', async (t) => {
+  const fake = await startSshServer(t);
+  const proxy = await startFreezableProxy(t, fake.port);
+  const ctx: ProbeContext = { signal: new AbortController().signal, log, now: Date.now, transports: transportsFor(t, [hostFor(fake, { port: proxy.port })]) };
+  t.ok((await composePsProbe(probe(), ctx)).every((f) => f.ok), 'all well while the host answers');
+  fake.reply = () => ({ hang: true });
+  const running = composePsProbe(probe({ timeout: '800ms' }), ctx);
+  for (let i = 0; i < 100 && fake.stats.running === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  proxy.freeze();
+  const findings = await running;
+  t.match(findings, [{ key: 'host:app-1', ok: false, severity: 'S2', message: /the host stopped answering while running a command/ }]);
+  t.equal(findings.length, 1, 'no container or command finding: they are the host\'s symptoms');
 });
 
 t.test('config values reach the remote shell quoted', async (t) => {

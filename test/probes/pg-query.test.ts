@@ -17,7 +17,7 @@ environments: { production: {} }
 databases:
   main: { environment: production, url_env: MAIN_URL }
 probes:
-${probe('queue', 'sql: "SELECT count(*) FROM jobs", warn: 5, critical: 10')}${probe('free', 'sql: "SELECT 10 - count(*) AS free_slots FROM jobs", warn: 5, critical: 2, direction: below')}${probe('only-critical', 'sql: "SELECT count(*) FROM jobs", critical: 3, severity: S2')}${probe('no-row', 'sql: "SELECT 1 WHERE false", warn: 1')}${probe('two-cols', 'sql: "SELECT 1 AS a, 2 AS b", warn: 1')}${probe('many-rows', 'sql: "SELECT generate_series(1, 3)", warn: 1')}${probe('text', `sql: "SELECT 'hunter2-secret' AS depth", warn: 1`)}${probe('null-value', 'sql: "SELECT NULL::int AS depth", warn: 1')}${probe('missing', 'sql: "SELECT count(*) FROM nope", warn: 1')}${probe('denied', 'sql: "SELECT count(*) FROM private_data", warn: 1')}${probe('writes', 'sql: "INSERT INTO jobs (secret) VALUES (1) RETURNING 1", warn: 1')}${probe('slow', 'sql: "SELECT count(*) FROM pg_sleep(5)", warn: 1')}`;
+${probe('queue', 'sql: "SELECT count(*) FROM jobs", warn: 5, critical: 10')}${probe('free', 'sql: "SELECT 10 - count(*) AS free_slots FROM jobs", warn: 5, critical: 2, direction: below')}${probe('only-critical', 'sql: "SELECT count(*) FROM jobs", critical: 3, severity: S2')}${probe('no-row', 'sql: "SELECT 1 WHERE false", warn: 1')}${probe('two-cols', 'sql: "SELECT 1 AS a, 2 AS b", warn: 1')}${probe('many-rows', 'sql: "SELECT generate_series(1, 3)", warn: 1')}${probe('text', `sql: "SELECT 'hunter2-secret' AS depth", warn: 1`)}${probe('null-value', 'sql: "SELECT NULL::int AS depth", warn: 1')}${probe('missing', 'sql: "SELECT count(*) FROM nope", warn: 1')}${probe('denied', 'sql: "SELECT count(*) FROM private_data", warn: 1')}${probe('writes', 'sql: "INSERT INTO jobs (secret) VALUES (1) RETURNING 1", warn: 1')}${probe('slow', 'sql: "SELECT count(*) FROM pg_sleep(5)", warn: 1')}${probe('compute-queue', 'service: compute, sql: "SELECT count(*) FROM jobs", warn: 1')}`;
 
 const f = pgFleet(t, yaml, { MAIN_URL: server.monitorUrl });
 const main = async (id: string) => (await f.run(id)).findings[0]!;
@@ -33,6 +33,12 @@ t.test('a queue depth: ok, past warn (S3), past critical (S2); and the other dir
   t.match(await main('queue'), { ok: false, severity: 'S2', message: 'count = 11: past critical (≥ 10)' });
   t.match(await main('free'), { ok: false, severity: 'S2', message: 'free_slots = -1: past critical (≤ 2)' });
   t.match(await main('only-critical'), { ok: false, severity: 'S2' }, 'with only a critical threshold, the probe severity');
+});
+
+t.test("a probe's own service: files its findings under it, not under the database's", async (t) => {
+  const finding = await main('compute-queue');
+  t.match(finding, { key: 'compute-queue', ok: false, service: 'compute' });
+  t.equal((await main('queue')).service, 'db', 'without one, the database service');
 });
 
 t.test('results that are not one number are findings, never crashes, and never show the value', async (t) => {

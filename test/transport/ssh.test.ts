@@ -7,6 +7,7 @@ import type { ResolvedHost } from '../../src/config/types.js';
 import { CHANNELS_PER_HOST, MAX_STDOUT_BYTES, SshError, SshTransport } from '../../src/transport/ssh.js';
 import { unusedPort } from '../helpers/http-servers.js';
 import { generateKey, hostFor, startSshServer } from '../helpers/ssh-server.js';
+import { startFreezableProxy } from '../helpers/tcp-proxy.js';
 
 const log = pino({ enabled: false });
 const CMD = `cd '/srv/app' && 'docker' compose ps --all --format json`;
@@ -157,6 +158,24 @@ t.test('a command that hangs is cut at the timeout and its channel closed', asyn
   t.equal(fake.stats.closedByClient, 1, 'the server saw the channel closed');
   fake.reply = () => undefined;
   t.equal((await run(ssh)).code, 0, 'the connection is still good afterwards');
+});
+
+t.test('a host that stops answering mid-command is the host failing, not a hung command', async (t) => {
+  const fake = await startSshServer(t);
+  const proxy = await startFreezableProxy(t, fake.port);
+  const ssh = transportFor(t, [hostFor(fake, { port: proxy.port })]);
+  t.equal((await run(ssh)).code, 0, 'the host answers at first');
+  fake.reply = () => ({ stdout: 'started\n', hang: true });
+  const running = run(ssh, 'docker compose ps', 800);
+  for (let i = 0; i < 100 && fake.stats.running === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  proxy.freeze();
+  const err = await failure(running);
+  t.equal(err.kind, 'timeout');
+  t.match(err.message, /^SSH to app-1 \(vigil@127\.0\.0\.1:\d+\): the host stopped answering while running a command/);
+  // The dead connection is dropped: the next call tries a new one rather than waiting on it again.
+  const again = await failure(run(ssh, CMD, 500));
+  t.equal(again.kind, 'timeout');
+  t.equal(proxy.connections(), 2, 'a new connection was attempted');
 });
 
 t.test('exit 127, a signal and 5 MB of output', async (t) => {
