@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, loadConfigText } from '../../src/config/load.js';
+import { isRoot, runAsNobody } from '../helpers/unprivileged.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -231,12 +232,20 @@ t.test('an unreadable config file is a ConfigError, not a crash', async (t) => {
   const missing = path.join(dir, 'nope.yaml');
   const err = refusal(() => loadConfig(missing, {}));
   t.equal(err.message, `${missing}:1:1 cannot read the config file: ENOENT: no such file or directory`);
-  if (process.getuid?.() !== 0) {
-    const locked = path.join(dir, 'locked.yaml');
-    writeFileSync(locked, 'environments: {}\n');
-    chmodSync(locked, 0o000);
-    t.match(refusal(() => loadConfig(locked, {})).message, /EACCES/);
+  const locked = path.join(dir, 'locked.yaml');
+  writeFileSync(locked, 'environments: {}\n');
+  chmodSync(locked, 0o000);
+  const expected = `${locked}:1:1 cannot read the config file: EACCES: permission denied`;
+  if (!isRoot) {
+    t.equal(refusal(() => loadConfig(locked, {})).message, expected);
+    return;
   }
+  // root reads any file, so the refusal is only seen by an ordinary user: ask a child running as nobody.
+  chmodSync(dir, 0o755);
+  const script = `import { loadConfig } from ${JSON.stringify(new URL('../../src/config/load.js', import.meta.url).href)};
+    try { loadConfig(process.env.VIGIL_TEST_CONFIG, {}); console.log('loaded'); }
+    catch (err) { console.log(err.constructor.name + ' ' + err.message); }`;
+  t.equal(runAsNobody(script, { VIGIL_TEST_CONFIG: locked }), `ConfigError ${expected}`, 'refused as an unprivileged user');
 });
 
 t.test('a missing secret never prints another secret, nor a secret file content', async (t) => {

@@ -6,10 +6,11 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { parse } from 'yaml';
 import { createMetrics } from '../../src/metrics.js';
+import { findPeer, PEERS, skipWithout } from '../helpers/peers.js';
 
 const run = promisify(execFile);
 const DIR = fileURLToPath(new URL('../../deploy/prometheus/', import.meta.url));
-const PROMTOOL = 'promtool';
+const PROMTOOL = findPeer(PEERS.promtool) ?? PEERS.promtool.path;
 
 async function promtool(...args: string[]): Promise<{ code: number; out: string }> {
   try {
@@ -22,11 +23,7 @@ async function promtool(...args: string[]): Promise<{ code: number; out: string 
   }
 }
 
-const present = await run(PROMTOOL, ['--version']).then(
-  () => true,
-  () => false,
-);
-const skip = !present && !process.env.CI ? 'promtool is not installed (bash .ci/run installs the prometheus package)' : false;
+const skip = skipWithout(PEERS.promtool);
 
 t.test('promtool check rules and check config', { skip }, async (t) => {
   const rules = await promtool('check', 'rules', 'vigil-rules.yml');

@@ -1,14 +1,15 @@
 // Real Prometheus scrapes the real `vigil run` on 127.0.0.1, and vigil_probe_success reads back through its query API.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
+import { findPeer, PEERS, skipWithout } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
 
-const PROMETHEUS = '/usr/bin/prometheus';
-const skip = !existsSync(PROMETHEUS) && !process.env.CI ? `${PROMETHEUS} is not installed (bash .ci/run installs it)` : false;
+const PROMETHEUS = findPeer(PEERS.prometheus) ?? PEERS.prometheus.path;
+const skip = skipWithout(PEERS.prometheus);
 
 interface Sample {
   metric: Record<string, string>;

@@ -1,14 +1,15 @@
 // /status in real Chromium against the real `vigil run`: a fault opens an incident whose text holds
 // <script>, the page shows it inert, logs no console error, fits a phone and has a dark theme.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { findPeer, PEERS, skipWithout } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { VigilProcess, freePort } from '../helpers/vigil-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = findPeer(PEERS.chromium) ?? PEERS.chromium.path;
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 /** Screenshots land here (git-ignored) for a human to look at after a run. */
 const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
@@ -27,7 +28,7 @@ async function target(port: number): Promise<{ server: Server; broken: { value: 
   return { server, broken };
 }
 
-const skip = !existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is not installed (bash .ci/run installs it)` : false;
+const skip = skipWithout(PEERS.chromium);
 
 t.test('the /status page in Chromium after a fault', { skip, timeout: 110_000 }, async (t) => {
   const { chromium } = await import('playwright-core');

@@ -1,5 +1,11 @@
-// POST ack/resolve/notes through inject(): bearer auth, body validation, dispatch results mapped to status codes.
+// POST ack/resolve/notes through inject() into the real engine and store: bearer auth, body validation, results mapped to status codes.
+import { join } from 'node:path';
+import { pino } from 'pino';
 import t from 'tap';
+import { Daemon } from '../../src/daemon.js';
+import { openStore } from '../../src/store/sqlite.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/vigil-process.js';
 import { checkBearer } from '../../src/server/auth.js';
 import { testConfig, withApiToken } from '../helpers/config.js';
 import { harness, makeIncident, NOW } from './harness.js';
@@ -77,9 +83,14 @@ t.test('ack with the token answers 200 with the acknowledged incident', async (t
   t.equal(res.statusCode, 200);
   const body = res.json();
   t.match(body, { id: 1, state: 'acknowledged', acknowledged_by: 'alice', acknowledged_at: new Date(NOW).toISOString() });
-  t.same(body.timeline.at(-1), { at: new Date(NOW).toISOString(), event: 'acknowledged', by: 'alice', detail: 'acknowledged by alice' });
+  t.same(body.timeline.at(-1), { at: new Date(NOW).toISOString(), event: 'acknowledged', by: 'alice', detail: 'Acknowledged by alice after 5m' });
+  t.equal(body.timeline.length, 2, 'one entry added to the opening');
   t.same(h.dispatched, [{ type: 'ack', incidentId: 1, by: 'alice' }], 'the name is trimmed');
-  t.equal(h.store.getIncident(1)?.state, 'acknowledged', 'written to the store');
+  const stored = h.store.getIncident(1);
+  t.equal(stored?.state, 'acknowledged', 'written to the store');
+  t.equal(stored?.acknowledgedBy, 'alice');
+  t.same(stored?.timeline.map((e) => e.event), ['opened', 'acknowledged'], 'the timeline in the store too');
+  t.equal(h.incidents.get(1)?.state, 'acknowledged', 'and the engine state moved with it');
   t.ok(h.logs.some((l) => l.includes('"write request"') && l.includes('"statusCode":200')), 'the write is logged');
 });
 
@@ -91,9 +102,16 @@ t.test('unknown incidents are 404, a state that forbids the command 409', async 
   t.equal(res.json().error.code, 'not_found');
   res = await h.app.inject({ method: 'POST', url: '/api/incidents/2/ack', headers: bearer, payload: { by: 'alice' } });
   t.equal(res.statusCode, 409);
-  t.same(res.json(), { error: { code: 'conflict', message: 'incident 2 is resolved' } });
+  t.same(res.json(), { error: { code: 'conflict', message: 'incident 2 is already resolved' } });
   res = await h.app.inject({ method: 'POST', url: '/api/incidents/2/resolve', headers: bearer, payload: { by: 'alice' } });
   t.equal(res.statusCode, 409);
+  t.same(res.json(), { error: { code: 'conflict', message: 'incident 2 is already resolved' } });
+  res = await h.app.inject({ method: 'POST', url: '/api/incidents/1/ack', headers: bearer, payload: { by: 'alice' } });
+  t.equal(res.statusCode, 200);
+  res = await h.app.inject({ method: 'POST', url: '/api/incidents/1/ack', headers: bearer, payload: { by: 'bob' } });
+  t.equal(res.statusCode, 409, 'a second ack is a conflict');
+  t.same(res.json(), { error: { code: 'conflict', message: 'incident 1 is already acknowledged' } });
+  t.equal(h.store.getIncident(1)?.acknowledgedBy, 'alice', 'the first ack stands');
 });
 
 t.test('resolve carries the note and notes carry the text', async (t) => {
@@ -105,9 +123,20 @@ t.test('resolve carries the note and notes carry the text', async (t) => {
   res = await h.app.inject({ method: 'POST', url: '/api/incidents/1/resolve', headers: bearer, payload: { by: 'bob', note: 'disk was full' } });
   t.equal(res.statusCode, 200);
   t.match(res.json(), { state: 'resolved', resolved_at: new Date(NOW).toISOString() });
+  t.same(
+    res.json().timeline.slice(2),
+    [
+      { at: new Date(NOW).toISOString(), event: 'note', by: 'bob', detail: 'disk was full' },
+      { at: new Date(NOW).toISOString(), event: 'resolved', by: 'bob', detail: 'Resolved by bob after 5m' },
+      { at: new Date(NOW).toISOString(), event: 'review', detail: 'Post-incident review draft: run "vigil review 1"' },
+    ],
+    'the note, the resolution and the S1 review, in the engine\'s words',
+  );
+  t.same(h.store.getIncident(1)?.timeline.map((e) => e.event), ['opened', 'note', 'note', 'resolved', 'review'], 'all of it stored');
   t.same(h.dispatched.at(-1), { type: 'resolve', incidentId: 1, by: 'bob', note: 'disk was full' });
   res = await h.app.inject({ method: 'POST', url: '/api/incidents/2/notes', headers: bearer, payload: { by: 'bob', text: 'post-mortem on Monday' } });
-  t.equal(res.statusCode, 200, 'a resolved incident still takes notes');
+  t.equal(res.statusCode, 200, 'a recently resolved incident still takes notes');
+  t.same(h.store.getIncident(2)?.timeline.at(-1), { at: NOW, event: 'note', by: 'bob', detail: 'post-mortem on Monday' });
 });
 
 t.test('bad bodies and ids are 400 with a message naming the field', async (t) => {
@@ -158,4 +187,28 @@ t.test('the token never reaches the log, right or wrong', async (t) => {
   const line = h.logs.find((l) => l.includes('headers seen'));
   t.match(line, /"authorization":"\[redacted\]"/);
   t.notOk(line?.includes(TOKEN));
+});
+
+t.test('through a running daemon: an ack is kept, answered and announced', { timeout: 60_000 }, async (t) => {
+  const dir = tmpDir(t);
+  const path = join(dir, 'vigil.db');
+  const seeded = openStore(path);
+  const open = makeIncident({ id: 1 });
+  seeded.apply({ subjects: [], incidents: [open], timeline: open.timeline.map((entry) => ({ incidentId: 1, entry })), messages: [], events: [] });
+  seeded.close();
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'info', base: null }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const config = withApiToken(testConfig({ store: { path, retentionMs: 86_400_000 }, probes: [] }), TOKEN);
+  const daemon = await Daemon.start({ config, log, version: 'test', listen: false, now: () => NOW });
+  t.teardown(() => daemon.stop());
+  const res = await daemon.app.inject({ method: 'POST', url: '/api/incidents/1/ack', headers: bearer, payload: { by: 'alice' } });
+  t.equal(res.statusCode, 200);
+  t.match(res.json(), { id: 1, state: 'acknowledged', acknowledged_by: 'alice' });
+  t.equal(daemon.state.incidents.get(1)?.state, 'acknowledged', 'the engine holds the ack');
+  t.same(daemon.store.getIncident(1)?.timeline.map((e) => e.event), ['opened', 'acknowledged'], 'the store too');
+  const announced = await waitFor(() => lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('[ACK]')), 20_000, () => 'no [ACK] line went out');
+  t.equal(announced.msg, '[ACK] S1 - Backend API down on production. Acknowledged by alice.');
+  const again = await daemon.app.inject({ method: 'POST', url: '/api/incidents/1/ack', headers: bearer, payload: { by: 'bob' } });
+  t.equal(again.statusCode, 409);
+  t.same(again.json(), { error: { code: 'conflict', message: 'incident 1 is already acknowledged' } });
 });

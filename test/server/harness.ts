@@ -1,6 +1,8 @@
-// Real deps for buildApp in tests: an in-memory SQLite store, real metrics and logger, engine state by hand.
+// Real deps for buildApp in tests: an in-memory SQLite store, real metrics and logger, the real engine's commands; engine state seeded by hand.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../src/config/types.js';
+import { engineConfigOf, REOPEN_WINDOW_MS } from '../../src/daemon.js';
+import { command } from '../../src/incidents/engine.js';
 import type { Command, CommandResult, EngineState } from '../../src/incidents/state.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
@@ -64,41 +66,32 @@ export function harness(opts: { config?: Config; now?: number } = {}): Harness {
   const health = { scheduler: true, store: true, ready: true };
   const dispatched: Command[] = [];
   const now = opts.now ?? NOW;
+  const config = opts.config ?? testConfig();
   const engineState = (): EngineState => ({ subjects, incidents, nextIncidentId: Math.max(0, ...incidents.keys()) + 1 });
 
+  const engineCfg = engineConfigOf(config);
+
+  /** Stores an incident as the daemon's commit would, and holds it in the engine state like a daemon started on this store. */
   function save(incident: Incident, entries: TimelineEntry[]): void {
     store.apply({ subjects: [], incidents: [incident], timeline: entries.map((entry) => ({ incidentId: incident.id, entry })), messages: [], events: [] });
-    if (incident.state === 'resolved') incidents.delete(incident.id);
+    if (incident.state === 'resolved' && incident.resolvedAt !== null && incident.resolvedAt < now - REOPEN_WINDOW_MS) incidents.delete(incident.id);
     else incidents.set(incident.id, incident);
   }
 
-  // A stand-in for the engine's command handling (being written separately): it keeps the same
-  // contract — not_found, conflict by state, ok with the updated incident — over the real store.
+  // The real engine's command, its changes written to the real store before the state moves on (as the daemon does).
   function dispatch(cmd: Command): CommandResult {
     dispatched.push(cmd);
-    const current = store.getIncident(cmd.incidentId);
-    if (!current) return { ok: false, code: 'not_found', message: `no incident ${cmd.incidentId}` };
-    let next: Incident;
-    let entry: TimelineEntry;
-    if (cmd.type === 'ack') {
-      if (current.state !== 'open') return { ok: false, code: 'conflict', message: `incident ${current.id} is ${current.state}` };
-      entry = { at: now, event: 'acknowledged', by: cmd.by, detail: `acknowledged by ${cmd.by}` };
-      next = { ...current, state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: cmd.by };
-    } else if (cmd.type === 'resolve') {
-      if (current.state === 'resolved') return { ok: false, code: 'conflict', message: `incident ${current.id} is already resolved` };
-      entry = { at: now, event: 'resolved', by: cmd.by, detail: cmd.note ?? `resolved by ${cmd.by}` };
-      next = { ...current, state: 'resolved', resolvedAt: now };
-    } else {
-      entry = { at: now, event: 'note', by: cmd.by, detail: cmd.text };
-      next = { ...current };
-    }
-    next.timeline = [...current.timeline, entry];
-    save(next, [entry]);
-    const state = engineState();
-    return { ok: true, incident: next, state, events: [], changed: { subjects: [], incidents: [next], timeline: [{ incidentId: next.id, entry }] } };
+    const result = command(engineState(), cmd, now, engineCfg);
+    if (!result.ok) return result;
+    store.apply({ ...result.changed, messages: [], events: result.events });
+    subjects.clear();
+    for (const [key, s] of result.state.subjects) subjects.set(key, s);
+    incidents.clear();
+    for (const [id, i] of result.state.incidents) incidents.set(id, i);
+    return result;
   }
 
-  const app = buildApp({ config: opts.config ?? testConfig(), store, metrics, log, engineState, dispatch, health: () => health, now: () => now });
+  const app = buildApp({ config, store, metrics, log, engineState, dispatch, health: () => health, now: () => now });
   return {
     app,
     store,

@@ -1,32 +1,15 @@
 // Pipes /metrics, every vigil_ family populated, through `promtool check metrics`: it must find nothing to say about them.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { Counter, Gauge, Histogram, Summary } from 'prom-client';
 import t from 'tap';
+import { findPeer, PEERS, skipWithout } from '../helpers/peers.js';
 import { harness, makeIncident } from './harness.js';
 
-function findOnPath(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
-}
-
-const promtool = findOnPath('promtool');
-// Under CI the check must run: a missing promtool is a broken CI image, not a reason to skip.
-const skip = promtool === null && !process.env.CI ? 'promtool is not on PATH (apt-get install prometheus); CI runs this check' : false;
+const promtool = findPeer(PEERS.promtool);
+const skip = skipWithout(PEERS.promtool);
 
 t.test('promtool check metrics finds nothing about the vigil_ families', { skip }, async (t) => {
-  t.ok(promtool, 'promtool is on PATH');
-  if (!promtool) return;
+  if (!promtool) throw new Error('unreachable: skipped without promtool');
   const h = harness();
   t.teardown(h.close);
   const m = h.metrics;
