@@ -48,7 +48,7 @@ export class StoreWriteError extends Error {
 /** The Discord webhooks and link base a sink is built from; a reload rebuilds the sink when these change. */
 function discordKey(config: Config): string {
   const d = config.alerts.discord;
-  return JSON.stringify([d.errors, d.warnings, d.ops, config.server.publicUrl]);
+  return JSON.stringify([d.errors, d.warnings, d.ops, config.server.publicUrl, config.server.actionSecret]);
 }
 
 export interface DaemonOptions {
@@ -362,7 +362,7 @@ export class Daemon {
     this.#discordKey = key;
     const { errors, warnings, ops } = config.alerts.discord;
     if (errors === null && warnings === null && ops === null) this.#sinks.delete(DISCORD_SINK);
-    else this.#sinks.set(DISCORD_SINK, discordSink({ webhooks: { errors, warnings, ops }, publicUrl: config.server.publicUrl, log: this.log }));
+    else this.#sinks.set(DISCORD_SINK, discordSink({ webhooks: { errors, warnings, ops }, publicUrl: config.server.publicUrl, actionSecret: config.server.actionSecret, log: this.log }));
   }
 
   /** The heartbeat goes out only while probes run on time and the store takes a write right now. */

@@ -5,6 +5,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   'server.public_url': 'base URL people reach vigil at; used for incident links in alerts',
   'server.api_token_env': 'environment variable holding the bearer token for write endpoints; writes are refused (403) without a token',
   'server.api_token_file': 'file holding that token, instead of an environment variable',
+  'server.action_secret_env': 'environment variable holding the key that signs the "Acknowledge" links in alerts (at least 32 characters, e.g. `openssl rand -hex 32`); with server.public_url, Discord alerts carry Acknowledge and Open buttons',
+  'server.action_secret_file': 'file holding that key, instead of an environment variable',
   'store.path': 'SQLite file (created on first run, parent directory too); ":memory:" keeps nothing',
   'store.retention': 'duration: resolved incidents, delivered messages and uptime older than this are pruned',
   'defaults.interval': 'duration between runs of a probe that sets neither `interval` nor `schedule`',

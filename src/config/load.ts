@@ -48,6 +48,7 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
   if (!parsed.success) for (const issue of parsed.error.issues) addSchemaIssue(problems, issue, [], raw);
   checkReferences(raw, problems);
   const secrets = resolveSecrets(raw, env, baseDir, problems);
+  checkActionSecret(secrets, problems);
   if (!parsed.success || problems.list.length > 0) throw problems.error();
   return deepFreeze(buildConfig(parsed.data, file, secrets));
 }
@@ -149,7 +150,7 @@ function checkCycles(probes: Record<string, unknown>[], firstIndex: ReadonlyMap<
 
 // ── secrets ───────────────────────────────────────────────────────────────────────────────────
 const SECRET_KEYS = new Set([
-  'api_token_env', 'api_token_file', 'private_key_env', 'private_key_file', 'passphrase_env', 'url_env', 'url_file',
+  'api_token_env', 'api_token_file', 'action_secret_env', 'action_secret_file', 'private_key_env', 'private_key_file', 'passphrase_env', 'url_env', 'url_file',
   'value_env', 'value_file', 'source_token_env', 'source_token_file', 'heartbeat_url_env',
 ]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -185,6 +186,18 @@ function resolveSecrets(raw: unknown, env: Env, baseDir: string, problems: Probl
   };
   walk(raw, []);
   return secrets;
+}
+
+/** Anyone who can guess the key that signs action links can acknowledge and resolve incidents. */
+export const MIN_ACTION_SECRET_LENGTH = 32;
+
+function checkActionSecret(secrets: Secrets, problems: Problems): void {
+  for (const key of ['action_secret_env', 'action_secret_file']) {
+    const value = secrets.get(formatPath(['server', key]));
+    if (value !== undefined && value.length < MIN_ACTION_SECRET_LENGTH) {
+      problems.add(['server', key], `expected a key of at least ${MIN_ACTION_SECRET_LENGTH} characters (e.g. from "openssl rand -hex 32"), got ${value.length}`);
+    }
+  }
 }
 
 /** "ENOENT: no such file or directory" without the path Node appends (the caller names it as written). */
@@ -232,6 +245,7 @@ function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
       port: Number(c.server.listen.slice(split + 1)),
       publicUrl: c.server.public_url ?? null,
       apiToken: secret(['server'], 'api_token'),
+      actionSecret: secret(['server'], 'action_secret'),
     },
     store: { path: c.store.path, retentionMs: c.store.retention },
     defaults: {

@@ -306,8 +306,11 @@ export const configSchema = z.strictObject({
       public_url: z.url({ protocol: /^https?$/ }).optional(),
       api_token_env: envVar.optional(),
       api_token_file: z.string().optional(),
+      action_secret_env: envVar.optional(),
+      action_secret_file: z.string().optional(),
     })
     .superRefine(oneOf('api_token_env', 'api_token_file', false))
+    .superRefine(oneOf('action_secret_env', 'action_secret_file', false))
     .prefault({}),
   store: z
     .strictObject({ path: z.string().min(1).default('data/vigil.db'), retention: period.prefault('90d') })

@@ -44,7 +44,15 @@ export interface ResolvedDatabase extends DatabaseConfig {
 export interface Config {
   /** Path of the file this was loaded from. */
   file: string;
-  server: { listen: string; host: string; port: number; publicUrl: string | null; apiToken: string | null };
+  server: {
+    listen: string;
+    host: string;
+    port: number;
+    publicUrl: string | null;
+    apiToken: string | null;
+    /** HMAC key of the signed action links in alerts; with publicUrl, alerts carry "Acknowledge" buttons. */
+    actionSecret: string | null;
+  };
   store: { path: string; retentionMs: number };
   defaults: { intervalMs: number; timeoutMs: number; failureThreshold: number; successThreshold: number; concurrency: number };
   environments: Record<string, { severityCap: Severity | null }>;

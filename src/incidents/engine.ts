@@ -6,7 +6,7 @@ import { classify, escalateByTime, respondByFor } from './classify.js';
 import { Draft, isActive } from './draft.js';
 import { dependenciesOf } from './grouping.js';
 import { openOrJoin, pagedAt, reclassify, resolve } from './lifecycle.js';
-import { windowCovering } from './maintenance.js';
+import { heldByName, holdCovering } from './hold.js';
 import type { EngineConfig, EngineState, RunInput, StepResult } from './state.js';
 import { clip, formatDuration } from './wording.js';
 
@@ -102,18 +102,25 @@ export function tick(state: EngineState, now: number, cfg: EngineConfig): StepRe
   return d.result();
 }
 
-/** The window holding an incident's pages is over: an open incident pages now, as an opening. */
+/**
+ * The window or silence holding an incident's pages is over: an open incident pages now, as an
+ * opening. Still covered by another (a silence added for a window running late), it stays held.
+ */
 function release(d: Draft, incident: Incident, cfg: EngineConfig): void {
-  if (windowCovering(cfg.maintenance ?? [], d.now, incident)) return;
-  const window = incident.maintenance;
+  const hold = holdCovering(cfg, d.now, { environment: incident.environment, service: incident.service, probe: incident.rootProbe });
+  if (hold) {
+    if (hold.label !== incident.maintenance) d.patchIncident(incident.id, { maintenance: hold.label });
+    return;
+  }
+  const ended = heldByName(incident.maintenance ?? '');
   if (incident.state === 'acknowledged') {
     d.patchIncident(incident.id, { maintenance: null });
-    d.announce(incident.id, 'maintenance', { detail: `Maintenance window "${window}" over; already acknowledged by ${incident.acknowledgedBy}` });
+    d.announce(incident.id, 'maintenance', { detail: `${ended.charAt(0).toUpperCase()}${ended.slice(1)} over; already acknowledged by ${incident.acknowledgedBy}` });
     return;
   }
   d.patchIncident(incident.id, { maintenance: null, respondBy: respondByFor(incident.severity, d.now), lastReminderAt: null });
   d.announce(incident.id, 'opened', {
-    detail: `Still failing after maintenance window "${window}" ended: ${clip(incident.message)}`,
+    detail: `Still failing after ${ended} ended: ${clip(incident.message)}`,
     ...(incident.evidence.length === 0 ? {} : { evidence: incident.evidence[incident.evidence.length - 1]!.text }),
   });
 }

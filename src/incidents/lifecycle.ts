@@ -6,7 +6,7 @@ import { isActive, pagedAt, type Draft } from './draft.js';
 
 export { pagedAt };
 import { incidentToJoin, isUpstream, upstreamToWaitFor } from './grouping.js';
-import { windowCovering } from './maintenance.js';
+import { holdCovering } from './hold.js';
 import type { EngineConfig } from './state.js';
 import { clip, formatDuration, summaryFor } from './wording.js';
 
@@ -14,8 +14,8 @@ import { clip, formatDuration, summaryFor } from './wording.js';
  * A failing subject at its threshold with no incident: joins the incident of something it depends
  * on; waits (returns undefined) while something it depends on is failing but not yet confirmed;
  * takes back an incident it was root of before a hand-over; else reopens its own if that resolved
- * within the reopen window (flapping), else opens one. Inside a maintenance window the incident is
- * recorded but held: a 'maintenance' entry instead of a page, paged by tick() when the window ends.
+ * within the reopen window (flapping), else opens one. Inside a maintenance window or under a silence
+ * the incident is recorded but held: a 'maintenance' entry instead of a page, paged by tick() when it ends.
  */
 export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: EngineConfig): Incident | undefined {
   const env = cfg.environments[meta.environment];
@@ -29,7 +29,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
   }
 
   const scope = { environment: meta.environment, service: finding.service ?? meta.service };
-  const hold = windowCovering(cfg.maintenance ?? [], d.now, scope);
+  const hold = holdCovering(cfg, d.now, { ...scope, probe: meta.id });
   const previous = recentlyResolved(d, finding.key, cfg.reopenWindowMs);
   const evidence = finding.evidence === undefined ? [] : [{ at: d.now, source: finding.key, text: finding.evidence }];
   const withEvidence = finding.evidence === undefined ? {} : { evidence: finding.evidence };
@@ -52,7 +52,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
     d.patchSubject(finding.key, { incidentId: previous.id });
     const again = `${formatDuration(d.now - previous.resolvedAt!)} after it resolved: ${clip(finding.message)}`;
     incident = d.announce(previous.id, hold ? 'maintenance' : 'reopened', {
-      detail: hold ? `Reopened inside maintenance window "${hold.label}", not paged until it ends, ${again}` : `Reopened ${again}`,
+      detail: hold ? `Reopened ${hold.preposition} ${hold.name}, not paged until it ends, ${again}` : `Reopened ${again}`,
       message: finding.message,
       findingKey: finding.key,
       probe: meta.id,
@@ -85,7 +85,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
     d.patchSubject(finding.key, { incidentId: opened.id });
     const failing = `${finding.key} failing: ${clip(finding.message)}`;
     incident = d.announce(opened.id, hold ? 'maintenance' : 'opened', {
-      detail: hold ? `Inside maintenance window "${hold.label}", not paged until it ends: ${failing}` : failing,
+      detail: hold ? `${capitalize(hold.preposition)} ${hold.name}, not paged until it ends: ${failing}` : failing,
       message: finding.message,
       ...withEvidence,
     });
@@ -93,6 +93,8 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
   adoptWaiting(d, incident, cfg);
   return d.incident(incident.id);
 }
+
+const capitalize = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** Adds a failing subject to an incident as a symptom: a timeline entry, never a page. */
 function join(d: Draft, parent: Incident, key: string, what: { message?: string; probe?: string; why?: string }): Incident {

@@ -2,6 +2,7 @@
 import type { ProbeMeta } from '../config/types.js';
 import type { Evidence, Finding, Incident, IncidentEvent, Severity, SubjectState, TimelineEntry } from '../types.js';
 import type { MaintenanceWindow } from './maintenance.js';
+import type { Silence } from './silences.js';
 
 export interface EngineConfig {
   probes: ReadonlyMap<string, ProbeMeta>;
@@ -10,6 +11,8 @@ export interface EngineConfig {
   reopenWindowMs: number;
   /** The config's maintenance windows: incidents opened inside one are recorded, paged at its end. */
   maintenance?: readonly MaintenanceWindow[];
+  /** Operators' silences (from the store): a matched incident is held like inside a maintenance window. */
+  silences?: readonly Silence[];
   /** server.public_url, for the review link in #ops; without it the line names `vigil review ID`. */
   publicUrl?: string | null;
 }

@@ -1,6 +1,7 @@
 // Builds the Discord webhook body for an incident event (SPEC §5): pure, within every Discord limit.
 import { formatDuration } from '../duration.js';
 import type { IncidentEvent, Severity } from '../types.js';
+import { actionButtons, type ActionLinkOptions, type DiscordActionRow } from './discord-buttons.js';
 import { oneLine, opsLine } from './messages.js';
 import type { DiscordChannel } from './route.js';
 
@@ -51,12 +52,12 @@ export interface DiscordPayload {
   allowed_mentions: { parse: [] };
   content?: string;
   embeds?: DiscordEmbed[];
+  /** Link buttons; sent only with `?with_components=true` (Discord drops them silently otherwise). */
+  components?: DiscordActionRow[];
 }
 
-export interface PayloadOptions {
-  /** server.public_url, for the incident link; null leaves the link out. */
-  publicUrl: string | null;
-}
+/** server.public_url (the incident link; null leaves it out) and what signs the "Acknowledge" button. */
+export type PayloadOptions = ActionLinkOptions;
 
 const ELLIPSIS = '…';
 
@@ -180,6 +181,12 @@ function resolvedEmbed(event: IncidentEvent, opts: PayloadOptions): DiscordEmbed
  * #ops gets the runbook's one-line content; #errors and #warnings get an embed.
  */
 export function buildDiscordPayload(event: IncidentEvent, channel: DiscordChannel, opts: PayloadOptions): DiscordPayload | null {
+  const payload = messageOf(event, channel, opts);
+  const components = payload && actionButtons(event, channel, opts);
+  return components ? { ...payload, components } : payload;
+}
+
+function messageOf(event: IncidentEvent, channel: DiscordChannel, opts: PayloadOptions): DiscordPayload | null {
   const base = { username: DISCORD_USERNAME, allowed_mentions: { parse: [] as [] } };
   if (channel === 'ops') {
     const line = opsLine(event);

@@ -118,6 +118,7 @@ const MIN_SECRET_LENGTH = 8;
 export function secretsOf(config: Config): string[] {
   const found: Array<string | null | undefined> = [
     config.server.apiToken,
+    config.server.actionSecret,
     config.alerts.discord.errors,
     config.alerts.discord.warnings,
     config.alerts.discord.ops,

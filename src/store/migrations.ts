@@ -93,6 +93,23 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE incidents ADD COLUMN maintenance TEXT;
   ALTER TABLE incidents ADD COLUMN former_roots TEXT NOT NULL DEFAULT '[]';
   `,
+  // 3: operators' silences: matchers (NULL matches any), when they hold pages, why and who.
+  `
+  CREATE TABLE silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    probe TEXT,
+    service TEXT,
+    environment TEXT,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    expired_by TEXT,
+    CHECK (probe IS NOT NULL OR service IS NOT NULL OR environment IS NOT NULL),
+    CHECK (ends_at >= starts_at)
+  ) STRICT;
+  CREATE INDEX silences_ends_at ON silences (ends_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -14,8 +14,10 @@ import {
   type IncidentRow,
   type PendingMessage,
 } from './rows.js';
+import type { Silence } from '../incidents/silences.js';
+import { SilenceTable } from './silences.js';
 import { prepareStatements, type Statements } from './statements.js';
-import type { IncidentQuery, Store, StoreChange, UptimeRow, UptimeSample } from './store.js';
+import type { IncidentQuery, NewSilence, SilenceQuery, Store, StoreChange, UptimeRow, UptimeSample } from './store.js';
 
 export type { PendingMessage } from './rows.js';
 
@@ -106,6 +108,7 @@ export class SqliteStore implements Store {
   #db: Database.Database;
   #now: () => number;
   #s: Statements;
+  readonly #silences: SilenceTable;
   #closed = false;
   /** Runs not yet written, one aggregate per probe-hour, keyed `probe \0 hour`. */
   #uptime = new Map<string, UptimeRow>();
@@ -119,6 +122,7 @@ export class SqliteStore implements Store {
     this.path = path;
     this.#now = now;
     const s = (this.#s = prepareStatements(db));
+    const silences = (this.#silences = new SilenceTable(db));
     this.#applyTx = db.transaction((change: StoreChange) => {
       // Incidents first: timeline rows reference them.
       for (const incident of change.incidents) s.upsertIncident.run(incidentParams(incident));
@@ -148,6 +152,7 @@ export class SqliteStore implements Store {
     });
     this.#pruneTx = db.transaction((cutoff: number) => {
       s.rememberLastIncidentId.run();
+      silences.prune(cutoff);
       return {
         incidents: s.pruneIncidents.run(cutoff).changes,
         messages: s.pruneMessages.run(cutoff).changes,
@@ -251,6 +256,22 @@ export class SqliteStore implements Store {
     const counts = this.#pruneTx(now - retentionMs);
     if (counts.incidents + counts.messages + counts.uptime > 0) this.#db.pragma('incremental_vacuum');
     return counts;
+  }
+
+  addSilence(silence: NewSilence): Silence {
+    return this.#silences.add(silence);
+  }
+
+  getSilence(id: number): Silence | null {
+    return this.#silences.get(id);
+  }
+
+  listSilences(q: SilenceQuery = {}): Silence[] {
+    return this.#silences.list(q);
+  }
+
+  expireSilence(id: number, by: string, at: number): Silence | null {
+    return this.#silences.expire(id, by, at);
   }
 
   ping(now: number): void {

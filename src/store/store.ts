@@ -1,5 +1,9 @@
 // The Store interface: everything vigil keeps across restarts, behind one small seam.
+import type { Silence } from '../incidents/silences.js';
 import type { Incident, IncidentEvent, OutboundMessage, SubjectState, TimelineEntry } from '../types.js';
+import type { NewSilence, SilenceQuery } from './silences.js';
+
+export type { NewSilence, SilenceQuery } from './silences.js';
 
 /** What one engine step changed; written in a single transaction with the messages it caused. */
 export interface StoreChange {
@@ -80,7 +84,14 @@ export interface Store {
   markDead(id: number, error: string, at: number): void;
   pendingCount(): number;
 
-  /** Deletes resolved incidents, delivered messages and uptime rows older than the retention. */
+  /** Silences: added with an id, listed newest first, expired early by someone. */
+  addSilence(silence: NewSilence): Silence;
+  getSilence(id: number): Silence | null;
+  listSilences(q?: SilenceQuery): Silence[];
+  /** Ends a silence still in force at `at`; null when it is unknown or already over. */
+  expireSilence(id: number, by: string, at: number): Silence | null;
+
+  /** Deletes resolved incidents, delivered messages, uptime rows and silences over for longer than the retention. */
   prune(now: number, retentionMs: number): { incidents: number; messages: number; uptime: number };
   /** A cheap write that proves the store still writes (for /healthz and the heartbeat). */
   ping(now: number): void;

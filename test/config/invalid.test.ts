@@ -15,6 +15,7 @@ const FIXTURE_ENV: NodeJS.ProcessEnv = Object.freeze({
   FIXTURE_DB_URL: 'postgres://vigil:fixture-db-password@127.0.0.1:5432/app',
   FIXTURE_SSH_KEY: 'fixture-private-key',
   FIXTURE_WEBHOOK: 'https://discord.example/api/webhooks/1/fixture-webhook-token',
+  FIXTURE_SHORT_SECRET: 'too-short-key',
 });
 
 const fixtures = readdirSync(fixturesDir)

@@ -65,7 +65,7 @@ function deepFreeze<T>(value: T): T {
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const config: Config = {
     file: 'test/config.yaml',
-    server: { listen: '127.0.0.1:0', host: '127.0.0.1', port: 0, publicUrl: null, apiToken: null },
+    server: { listen: '127.0.0.1:0', host: '127.0.0.1', port: 0, publicUrl: null, apiToken: null, actionSecret: null },
     store: { path: ':memory:', retentionMs: 90 * 86_400_000 },
     defaults: { intervalMs: 30_000, timeoutMs: 10_000, failureThreshold: 2, successThreshold: 2, concurrency: 64 },
     environments: { production: { severityCap: null }, staging: { severityCap: 'S3' } },

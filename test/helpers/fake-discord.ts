@@ -14,6 +14,10 @@ export const LIMITS = {
   authorName: 256,
   username: 80,
   embedTotal: 6000,
+  actionRows: 5,
+  buttonsPerRow: 5,
+  buttonLabel: 80,
+  buttonUrl: 512,
 } as const;
 
 /** A scripted answer for the next request to a webhook. */
@@ -47,8 +51,34 @@ export interface FakeDiscordOptions {
   windowMs?: number;
 }
 
+/**
+ * Message components as a webhook that no application owns may send them: action rows (type 1) of
+ * link buttons (type 2, style 5, with a url and no custom_id); anything interactive is refused.
+ */
+function validateComponents(components: unknown, bad: (path: string, why: string) => void): void {
+  if (!Array.isArray(components)) return void bad('components', 'must be an array');
+  if (components.length > LIMITS.actionRows) bad('components', `must be ${LIMITS.actionRows} or fewer in length`);
+  components.forEach((row: any, i: number) => {
+    const at = `components.${i}`;
+    if (typeof row !== 'object' || row === null || row.type !== 1) return void bad(`${at}.type`, 'top-level components must be action rows (type 1)');
+    if (!Array.isArray(row.components) || row.components.length === 0) return void bad(`${at}.components`, 'must be a non-empty array');
+    if (row.components.length > LIMITS.buttonsPerRow) bad(`${at}.components`, `must be ${LIMITS.buttonsPerRow} or fewer in length`);
+    row.components.forEach((b: any, j: number) => {
+      const here = `${at}.components.${j}`;
+      if (typeof b !== 'object' || b === null || b.type !== 2) return void bad(`${here}.type`, 'an action row holds buttons (type 2) here');
+      if (b.style !== 5) return void bad(`${here}.style`, 'interactive components need an application-owned webhook; only link buttons (style 5) are allowed');
+      if (b.custom_id !== undefined) bad(`${here}.custom_id`, 'a link button cannot have a custom_id');
+      if (typeof b.url !== 'string' || b.url === '') bad(`${here}.url`, 'a link button needs a url');
+      else if (b.url.length > LIMITS.buttonUrl) bad(`${here}.url`, `must be ${LIMITS.buttonUrl} or fewer in length`);
+      else if (!/^(https?|discord):\/\/[^\s]+$/.test(b.url)) bad(`${here}.url`, 'scheme must be one of (http, https, discord)');
+      if (b.label === undefined && b.emoji === undefined) bad(`${here}.label`, 'a button needs a label or an emoji');
+      if (b.label !== undefined && (typeof b.label !== 'string' || b.label.length > LIMITS.buttonLabel)) bad(`${here}.label`, `must be a string of ${LIMITS.buttonLabel} or fewer in length`);
+    });
+  });
+}
+
 /** Collects every violation as Discord's 50035 "Invalid Form Body" would, by JSON path. */
-export function validatePayload(body: unknown): Record<string, string> {
+export function validatePayload(body: unknown, opts: { withComponents?: boolean } = {}): Record<string, string> {
   const errors: Record<string, string> = {};
   const bad = (path: string, why: string) => (errors[path] = why);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { _: 'body must be a JSON object' };
@@ -102,6 +132,8 @@ export function validatePayload(body: unknown): Record<string, string> {
       if (total > LIMITS.embedTotal) bad('embeds', `embed size exceeds maximum size of ${LIMITS.embedTotal}`);
     }
   }
+  // Without ?with_components=true Discord ignores components altogether (the caller drops them).
+  if (b.components !== undefined && opts.withComponents) validateComponents(b.components, bad);
   const hasContent = typeof b.content === 'string' && b.content.trim() !== '';
   const hasEmbeds = Array.isArray(b.embeds) && b.embeds.length > 0;
   if (!hasContent && !hasEmbeds && Object.keys(errors).length === 0) errors._empty = 'Cannot send an empty message';
@@ -112,6 +144,8 @@ export class FakeDiscord {
   readonly app: FastifyInstance;
   readonly requests: RequestLog[] = [];
   readonly rejected: Array<{ webhook: string; errors: Record<string, string> }> = [];
+  /** Messages that carried components without ?with_components=true: Discord posts them without their buttons. */
+  readonly droppedComponents: Array<{ webhook: string; components: unknown }> = [];
   readonly #hooks = new Map<string, Webhook>();
   readonly #limit: number;
   readonly #windowMs: number;
@@ -122,7 +156,7 @@ export class FakeDiscord {
     this.#limit = opts.limit ?? 5;
     this.#windowMs = opts.windowMs ?? 2_000;
     this.app = Fastify({ logger: false, bodyLimit: 1 << 20 });
-    this.app.post<{ Params: { id: string; token: string }; Querystring: { wait?: string } }>('/api/webhooks/:id/:token', async (req, reply) => {
+    this.app.post<{ Params: { id: string; token: string }; Querystring: { wait?: string; with_components?: string } }>('/api/webhooks/:id/:token', async (req, reply) => {
       const now = Date.now();
       const hook = this.#hooks.get(req.params.id);
       const answer = (status: number, body?: unknown) => {
@@ -143,15 +177,22 @@ export class FakeDiscord {
       if (hook.used >= this.#limit) return this.#tooMany(reply, hook, (hook.windowStart + this.#windowMs - now) / 1000, false, answer);
       hook.used += 1;
       this.#rateHeaders(reply, hook, now);
-      const errors = validatePayload(req.body);
+      const withComponents = req.query.with_components === 'true';
+      const errors = validatePayload(req.body, { withComponents });
       if (Object.keys(errors).length > 0) {
         this.rejected.push({ webhook: hook.name, errors });
         return errors._empty ? answer(400, { message: 'Cannot send an empty message', code: 50006 }) : answer(400, { message: 'Invalid Form Body', code: 50035, errors });
       }
-      const payload = req.body as Record<string, any>;
+      let payload = req.body as Record<string, any>;
+      if (payload.components !== undefined && !withComponents) {
+        // As Discord does: accepted, posted, and the buttons silently gone.
+        this.droppedComponents.push({ webhook: hook.name, components: payload.components });
+        const { components: _dropped, ...rest } = payload;
+        payload = rest;
+      }
       hook.accepted.push({ at: now, payload });
       if (req.query.wait !== 'true') return answer(204);
-      return answer(200, { id: String(hook.accepted.length), channel_id: hook.id, webhook_id: hook.id, content: payload.content ?? '', embeds: payload.embeds ?? [] });
+      return answer(200, { id: String(hook.accepted.length), channel_id: hook.id, webhook_id: hook.id, content: payload.content ?? '', embeds: payload.embeds ?? [], components: payload.components ?? [] });
     });
   }
 

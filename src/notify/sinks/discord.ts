@@ -99,7 +99,8 @@ export function discordSink(opts: DiscordSinkOptions): DiscordSink {
     const wasDead = dead.get(channel);
     if (wasDead) return { ok: false, permanent: true, error: `webhook for #${channel} is dead (${wasDead})`, outcome: 'webhook_dead' };
     const event = readEvent(msg);
-    const payload = event && buildDiscordPayload(event, channel, opts);
+    // Built at delivery: the "Acknowledge" link's day of validity starts when the message goes out.
+    const payload = event && buildDiscordPayload(event, channel, { ...opts, signedAt: now() });
     if (!payload) return { ok: false, permanent: true, error: `nothing to post for ${msg.event} in #${channel}`, outcome: 'rejected' };
 
     const bucket = bucketOf(url);
@@ -110,6 +111,8 @@ export function discordSink(opts: DiscordSinkOptions): DiscordSink {
 
     const target = new URL(url);
     target.searchParams.set('wait', 'true');
+    // Without it Discord accepts the message and silently drops its buttons.
+    if (payload.components) target.searchParams.set('with_components', 'true');
     const res = await request(target, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
