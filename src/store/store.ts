@@ -1,5 +1,8 @@
 // The Store interface: everything vigil keeps across restarts, behind one small seam.
 import type { Incident, IncidentEvent, OutboundMessage, SubjectState, TimelineEntry } from '../types.js';
+import type { DeadMessage, OncallIncident, OncallState } from './oncall.js';
+
+export type { DeadMessage, OncallIncident, OncallState } from './oncall.js';
 
 /** What one engine step changed; written in a single transaction with the messages it caused. */
 export interface StoreChange {
@@ -79,6 +82,18 @@ export interface Store {
   markFailed(id: number, error: string, nextAttemptAt: number): void;
   markDead(id: number, error: string, at: number): void;
   pendingCount(): number;
+  /** Messages given up at or after `since`, newest first (for /status). */
+  deadMessages(since: number, limit: number): DeadMessage[];
+
+  /** Better Stack on-call incidents: the one a create message made, if it got that far. */
+  oncallCreatedBy(outboxId: number): OncallIncident | null;
+  /** Every Better Stack incident made for this vigil incident, oldest first. */
+  oncallIncidentsOf(incidentId: number): OncallIncident[];
+  /** Those not yet known to be resolved: the ones to read back. */
+  activeOncallIncidents(): OncallIncident[];
+  recordOncallIncident(row: { remoteId: string; incidentId: number; outboxId: number; at: number }): void;
+  /** Moves it forward to `state` (never back from resolved); false when nothing changed. */
+  setOncallState(remoteId: string, state: Exclude<OncallState, 'open'>, at: number): boolean;
 
   /** Deletes resolved incidents, delivered messages and uptime rows older than the retention. */
   prune(now: number, retentionMs: number): { incidents: number; messages: number; uptime: number };
