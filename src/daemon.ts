@@ -12,7 +12,9 @@ import type { LogShipping } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { eventLogLine } from './notify/messages.js';
 import { Outbox } from './notify/outbox.js';
-import { CONSOLE_SINK, DISCORD_SINK, route } from './notify/route.js';
+import { OncallSync } from './notify/oncall-sync.js';
+import { CONSOLE_SINK, DISCORD_SINK, ONCALL_SINK, route, type RouteChannels } from './notify/route.js';
+import { escalationTarget, oncallSink } from './notify/sinks/betterstack-oncall.js';
 import { consoleSink } from './notify/sinks/console.js';
 import { discordSink } from './notify/sinks/discord.js';
 import { isRunnable, observeRun, runProbe } from './probes/index.js';
@@ -23,7 +25,7 @@ import { openStore } from './store/sqlite.js';
 import type { NewMessage, Store } from './store/store.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
-import type { IncidentEvent, ProbeRun, Sink } from './types.js';
+import type { IncidentEvent, ProbeRun, Severity, Sink } from './types.js';
 
 export const REOPEN_WINDOW_MS = 10 * 60_000;
 const TICK_MS = 10_000;
@@ -48,7 +50,11 @@ export class StoreWriteError extends Error {
 /** The Discord webhooks and link base a sink is built from; a reload rebuilds the sink when these change. */
 function discordKey(config: Config): string {
   const d = config.alerts.discord;
-  return JSON.stringify([d.errors, d.warnings, d.ops, config.server.publicUrl, config.server.actionSecret]);
+  return JSON.stringify([d.errors, d.warnings, d.ops, d.mentionRole ?? null, config.server.publicUrl, config.server.actionSecret]);
+}
+/** The Better Stack on-call settings a sink and its sync are built from. */
+function oncallKey(config: Config): string {
+  return JSON.stringify([config.alerts.oncall ?? null, config.server.publicUrl]);
 }
 
 export interface DaemonOptions {
@@ -116,6 +122,8 @@ export class Daemon {
   readonly #runSeq = new Map<string, number>();
   readonly #sinks = new Map<string, Sink>();
   #discordKey = '';
+  #oncallKey = '';
+  #oncallSync: OncallSync | null = null;
   readonly #heartbeat: Heartbeat | null;
   readonly #triage: TriageRunner;
   #storeHealthy = true;
@@ -143,6 +151,7 @@ export class Daemon {
     });
     this.#sinks.set(CONSOLE_SINK, consoleSink(this.log));
     this.#updateDiscord(opts.config);
+    this.#updateOncall(opts.config);
     this.#outbox = new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: opts.config.alerts.maxAgeMs, pollMs: 1_000, stopTimeoutMs: STOP_OUTBOX_MS });
     this.#triage = new TriageRunner({
       transports: this.#transports,
@@ -186,6 +195,7 @@ export class Daemon {
     d.#every(PRUNE_MS, () => d.store.prune(d.#now(), d.#config.store.retentionMs));
     d.#every(5_000, () => d.#pingStore());
     d.#heartbeat?.start();
+    d.#oncallSync?.start();
     const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
     d.log.info(
       { probes: d.#probes.size, open_incidents: open, store: opts.config.store.path, listen: opts.listen === false ? null : opts.config.server.listen },
@@ -212,6 +222,7 @@ export class Daemon {
     this.#engineCfg = engineCfg;
     this.#transports.update(config);
     this.#updateDiscord(config);
+    if (this.#updateOncall(config)) this.#oncallSync?.start();
     this.#applyConfig(config);
     this.log.info({ probes: this.#probes.size }, `config reloaded from ${config.file}`);
     for (const incident of this.#state.incidents.values()) {
@@ -240,6 +251,7 @@ export class Daemon {
   async stop(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     await this.#heartbeat?.stop();
+    await this.#oncallSync?.stop();
     // A run cut short here is discarded (#runOne), so the wait need not cover the longest timeout.
     await this.#scheduler.stop(Math.min(STOP_PROBES_MS, Math.max(...[...this.#probes.values()].map((p) => p.timeoutMs), 1_000)));
     await this.app.close();
@@ -350,9 +362,42 @@ export class Daemon {
     return true;
   }
 
-  #channels(): { discord: { errors: boolean; warnings: boolean; ops: boolean } } {
+  #channels(): RouteChannels {
     const d = this.#config.alerts.discord;
-    return { discord: { errors: d.errors !== null, warnings: d.warnings !== null, ops: d.ops !== null } };
+    const oncall = this.#config.alerts.oncall;
+    return {
+      discord: { errors: d.errors !== null, warnings: d.warnings !== null, ops: d.ops !== null },
+      oncall: oncall
+        ? { severities: (['S1', 'S2'] as const).filter((s): s is Severity & ('S1' | 'S2') => oncall.severities[s] !== undefined), escalateTo: escalationTarget(oncall) }
+        : null,
+    };
+  }
+
+  /**
+   * A (new) Better Stack on-call sink and sync when their settings changed; true when a new sync
+   * was made (the caller starts it). Without the settings, queued calls are given up as dead letters.
+   */
+  #updateOncall(config: Config): boolean {
+    const key = oncallKey(config);
+    if (key === this.#oncallKey) return false;
+    this.#oncallKey = key;
+    void this.#oncallSync?.stop();
+    this.#oncallSync = null;
+    const oncall = config.alerts.oncall;
+    if (!oncall) {
+      this.#sinks.delete(ONCALL_SINK);
+      return false;
+    }
+    this.#sinks.set(ONCALL_SINK, oncallSink({ config: oncall, publicUrl: config.server.publicUrl, store: this.store, log: this.log, now: this.#now }));
+    this.#oncallSync = new OncallSync({
+      config: oncall,
+      store: this.store,
+      incident: (id) => this.#state.incidents.get(id),
+      dispatch: (cmd) => this.dispatch(cmd),
+      log: this.log,
+      now: this.#now,
+    });
+    return true;
   }
 
   /** A (new) Discord sink when the webhooks changed; a reload thus also revives a webhook marked dead. */
@@ -362,7 +407,7 @@ export class Daemon {
     this.#discordKey = key;
     const { errors, warnings, ops } = config.alerts.discord;
     if (errors === null && warnings === null && ops === null) this.#sinks.delete(DISCORD_SINK);
-    else this.#sinks.set(DISCORD_SINK, discordSink({ webhooks: { errors, warnings, ops }, publicUrl: config.server.publicUrl, actionSecret: config.server.actionSecret, log: this.log }));
+    else this.#sinks.set(DISCORD_SINK, discordSink({ webhooks: { errors, warnings, ops }, publicUrl: config.server.publicUrl, actionSecret: config.server.actionSecret, mentionRole: config.alerts.discord.mentionRole ?? null, log: this.log }));
   }
 
   /** The heartbeat goes out only while probes run on time and the store takes a write right now. */

@@ -145,6 +145,15 @@ export interface IncidentEvent {
    * first message of an incident when its triage finishes; absent when none ran or it did not finish.
    */
   triage?: string;
+  /** acknowledged/resolved: where the person acted when not through vigil, e.g. "Better Stack". */
+  via?: string;
+  /** reminder: the first one, at the respond-by time: escalates beyond the first responder. */
+  respondByMissed?: boolean;
+  /**
+   * reminder: whom Better Stack is asked to escalate to ("policy 12345", "the whole team"). Set by
+   * the router from the config, never by the engine, which knows nothing of Better Stack.
+   */
+  escalatedTo?: string;
 }
 
 /** Per finding key: the counters that decide when an incident opens or resolves. */

@@ -225,14 +225,26 @@ function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
   for (const [name, e] of Object.entries(c.environments)) environments[name] = { severityCap: e.severity_cap ?? null };
   const bs = c.alerts.betterstack;
   const webhook = (channel: string) => secret(['alerts', 'discord', channel], 'url');
+  const oncall = bs?.oncall;
   const alerts: Config['alerts'] = {
-    discord: { errors: webhook('errors'), warnings: webhook('warnings'), ops: webhook('ops') },
+    discord: { errors: webhook('errors'), warnings: webhook('warnings'), ops: webhook('ops'), mentionRole: c.alerts.discord?.ops?.mention_role ?? null },
     betterstack: bs
       ? {
           sourceToken: secret(['alerts', 'betterstack'], 'source_token'),
           endpoint: bs.endpoint,
           heartbeatUrl: secret(['alerts', 'betterstack'], 'heartbeat_url'),
           heartbeatIntervalMs: bs.heartbeat_interval,
+        }
+      : null,
+    oncall: oncall
+      ? {
+          apiToken: secret(['alerts', 'betterstack', 'oncall'], 'api_token') ?? '',
+          apiUrl: oncall.api_url,
+          requesterEmail: oncall.requester_email,
+          severities: oncall.severities,
+          policyId: oncall.policy_id ?? null,
+          teamWaitMs: oncall.team_wait ?? null,
+          syncIntervalMs: oncall.sync_interval,
         }
       : null,
     maxAgeMs: c.alerts.max_age,

@@ -293,7 +293,43 @@ const maintenanceSchema = z
     error: 'expected either "cron" with "duration", or "start" with "end"',
   });
 
-const webhook = z.strictObject({ url_env: envVar.optional(), url_file: z.string().optional() }).superRefine(oneOf('url_env', 'url_file', true));
+const webhookKeys = { url_env: envVar.optional(), url_file: z.string().optional() };
+const webhook = z.strictObject(webhookKeys).superRefine(oneOf('url_env', 'url_file', true));
+/** A Discord snowflake: the id Discord shows with "Copy Role ID" (17 to 20 digits). */
+const snowflake = z.string({ error: (iss) => `expected a Discord role id like "112233445566778899" (quoted), got ${describe(iss.input)}` }).regex(/^\d{17,20}$/, {
+  error: (iss) => `expected a Discord role id like "112233445566778899" (17 to 20 digits, quoted), got ${describe(iss.input)}`,
+});
+/** #ops may also ping a role on the S1/S2 lines that need a human now. */
+const opsWebhook = z
+  .strictObject({ ...webhookKeys, mention_role: snowflake.optional() })
+  .superRefine(oneOf('url_env', 'url_file', true));
+
+/** How Better Stack reaches the on-call person for one severity; every flag off unless set. */
+const oncallFlags = z.strictObject({
+  call: z.boolean().default(false),
+  sms: z.boolean().default(false),
+  push: z.boolean().default(false),
+  email: z.boolean().default(false),
+  critical_alert: z.boolean().default(false),
+});
+/** Better Stack Uptime incidents for S1/S2: a phone call, SMS or push to whoever is on call. */
+const oncallSchema = z
+  .strictObject({
+    api_token_env: envVar.optional(),
+    api_token_file: z.string().optional(),
+    api_url: z.url({ protocol: /^https?$/ }).default('https://uptime.betterstack.com'),
+    requester_email: z.email({ error: (iss) => `expected an email address like "vigil@example.com", got ${describe(iss.input)}` }),
+    severities: z
+      .strictObject({ S1: oncallFlags.optional(), S2: oncallFlags.optional() })
+      .default({
+        S1: { call: true, sms: true, push: true, email: true, critical_alert: true },
+        S2: { call: false, sms: false, push: true, email: true, critical_alert: false },
+      }),
+    policy_id: z.string().regex(/^\d+$/, { error: (iss) => `expected a Better Stack escalation policy id like "12345" (quoted), got ${describe(iss.input)}` }).optional(),
+    team_wait: duration.optional(),
+    sync_interval: period.prefault('30s'),
+  })
+  .superRefine(oneOf('api_token_env', 'api_token_file', true));
 
 export const configSchema = z.strictObject({
   server: z
@@ -331,7 +367,7 @@ export const configSchema = z.strictObject({
   alerts: z
     .strictObject({
       discord: z
-        .strictObject({ errors: webhook.optional(), warnings: webhook.optional(), ops: webhook.optional() })
+        .strictObject({ errors: webhook.optional(), warnings: webhook.optional(), ops: opsWebhook.optional() })
         .optional(),
       betterstack: z
         .strictObject({
@@ -340,6 +376,7 @@ export const configSchema = z.strictObject({
           endpoint: z.url().default('https://in.logs.betterstack.com'),
           heartbeat_url_env: envVar.optional(),
           heartbeat_interval: period.prefault('1m'),
+          oncall: oncallSchema.optional(),
         })
         .superRefine(oneOf('source_token_env', 'source_token_file', false))
         .optional(),
@@ -357,3 +394,4 @@ export type HostConfig = z.output<typeof hostSchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type EscalateRule = z.output<typeof escalateRule>;
 export type MaintenanceConfig = z.output<typeof maintenanceSchema>;
+export type OncallFlags = z.output<typeof oncallFlags>;

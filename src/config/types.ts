@@ -1,6 +1,6 @@
 // The loaded config: validated, defaults applied, references checked, secrets resolved, frozen.
 import type { Severity } from '../types.js';
-import type { DatabaseConfig, EscalateRule, HostConfig, MaintenanceConfig, ProbeConfig } from './schema.js';
+import type { DatabaseConfig, EscalateRule, HostConfig, MaintenanceConfig, OncallFlags, ProbeConfig } from './schema.js';
 
 export interface ProbeMeta {
   id: string;
@@ -60,10 +60,25 @@ export interface Config {
   databases: Record<string, ResolvedDatabase>;
   maintenance: MaintenanceConfig[];
   alerts: {
-    discord: { errors: string | null; warnings: string | null; ops: string | null };
+    /** Webhook URLs (secret), and the role #ops pings on S1/S2 incident, reminder and escalation lines. */
+    discord: { errors: string | null; warnings: string | null; ops: string | null; mentionRole?: string | null };
     betterstack: { sourceToken: string | null; endpoint: string; heartbeatUrl: string | null; heartbeatIntervalMs: number } | null;
+    /** Better Stack Uptime on-call incidents (alerts.betterstack.oncall), or null when not configured. */
+    oncall?: OncallConfig | null;
     /** An outbox message still undelivered this long after it was written is given up (alerts.max_age). */
     maxAgeMs: number;
   };
   probes: ResolvedProbe[];
+}
+
+/** alerts.betterstack.oncall, resolved: the API token read, durations in ms. */
+export interface OncallConfig {
+  apiToken: string;
+  apiUrl: string;
+  requesterEmail: string;
+  /** The severities that page through Better Stack, each with how it reaches the person on call. */
+  severities: Partial<Record<'S1' | 'S2', OncallFlags>>;
+  policyId: string | null;
+  teamWaitMs: number | null;
+  syncIntervalMs: number;
 }

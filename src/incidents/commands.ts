@@ -4,6 +4,8 @@ import { resolve } from './lifecycle.js';
 import type { CommandResult, EngineCommand, EngineConfig, EngineState } from './state.js';
 import { formatDuration } from './wording.js';
 
+const viaText = (via: string | undefined): string => (via === undefined ? '' : ` (via ${via})`);
+
 /** Evidence kept per incident: a flapping incident gathers triage at every reopening, and must not grow without end. */
 export const MAX_EVIDENCE_ITEMS = 100;
 
@@ -27,7 +29,8 @@ export function command(state: EngineState, cmd: EngineCommand, now: number, cfg
         return { ok: false, code: 'conflict', message: `incident ${incident.id} is already ${incident.state}` };
       }
       d.patchIncident(incident.id, { state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: cmd.by });
-      d.announce(incident.id, 'acknowledged', { detail: `Acknowledged by ${cmd.by} after ${since}`, by: cmd.by });
+      const via = cmd.via === undefined ? {} : { via: cmd.via };
+      d.announce(incident.id, 'acknowledged', { detail: `Acknowledged by ${cmd.by}${viaText(cmd.via)} after ${since}`, by: cmd.by, ...via });
       break;
     }
     case 'resolve': {
@@ -37,7 +40,7 @@ export function command(state: EngineState, cmd: EngineCommand, now: number, cfg
       if (cmd.note !== undefined && cmd.note.trim() !== '') {
         d.announce(incident.id, 'note', { detail: cmd.note, by: cmd.by });
       }
-      resolve(d, d.incident(incident.id)!, cfg, { detail: `Resolved by ${cmd.by} after ${since}`, by: cmd.by });
+      resolve(d, d.incident(incident.id)!, cfg, { detail: `Resolved by ${cmd.by}${viaText(cmd.via)} after ${since}`, by: cmd.by, ...(cmd.via === undefined ? {} : { via: cmd.via }) });
       break;
     }
     case 'note': {

@@ -13,6 +13,10 @@ export interface Announcement {
   by?: string;
   previousSeverity?: Severity;
   previousSummary?: string;
+  /** Where the person acted, when not through vigil (see Command). */
+  via?: string;
+  /** A reminder at the respond-by time itself: the first responder did not answer in time. */
+  respondByMissed?: boolean;
 }
 
 export type ActiveIncident = Incident & { state: 'open' | 'acknowledged' };
@@ -146,6 +150,8 @@ export class Draft {
     if (a.evidence !== undefined) event.evidence = a.evidence;
     if (a.by !== undefined) event.by = a.by;
     if (a.previousSummary !== undefined) event.previousSummary = a.previousSummary;
+    if (a.via !== undefined) event.via = a.via;
+    if (a.respondByMissed === true) event.respondByMissed = true;
     if (incident.maintenance) event.held = true;
     this.#events.push(event);
     return incident;

@@ -130,7 +130,9 @@ function remind(d: Draft, incident: Incident): void {
   const due = incident.lastReminderAt === null ? incident.respondBy : respondByFor(incident.severity, incident.lastReminderAt);
   if (due === null || d.now < due) return;
   d.patchIncident(incident.id, { lastReminderAt: d.now });
-  d.announce(incident.id, 'reminder', { detail: `Unacknowledged for ${formatMinutes(d.now - pagedAt(incident))}` });
+  // The first reminder is the respond-by time passing: what escalates beyond the first responder.
+  const missed = incident.lastReminderAt === null ? { respondByMissed: true } : {};
+  d.announce(incident.id, 'reminder', { detail: `Unacknowledged for ${formatMinutes(d.now - pagedAt(incident))}`, ...missed });
 }
 
 /**

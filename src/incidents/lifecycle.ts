@@ -174,7 +174,7 @@ export function resolve(
   d: Draft,
   incident: Incident,
   cfg: EngineConfig,
-  how: { detail: string; message?: string; by?: string },
+  how: { detail: string; message?: string; by?: string; via?: string },
 ): Incident {
   if (how.by === undefined) {
     const handedOver = handOver(d, incident, cfg);

@@ -42,9 +42,13 @@ export interface RunInput {
   findings: Finding[];
 }
 
+/**
+ * `via` names where a person acted when it was not vigil itself (an ack made in Better Stack's phone
+ * app): the announcement says so, and the change is not sent back there.
+ */
 export type Command =
-  | { type: 'ack'; incidentId: number; by: string }
-  | { type: 'resolve'; incidentId: number; by: string; note?: string }
+  | { type: 'ack'; incidentId: number; by: string; via?: string }
+  | { type: 'resolve'; incidentId: number; by: string; note?: string; via?: string }
   | { type: 'note'; incidentId: number; by: string; text: string };
 
 /**

@@ -48,16 +48,31 @@ export interface DiscordEmbed {
 
 export interface DiscordPayload {
   username: string;
-  /** Always empty: text from probes (log lines, query text, container names) is untrusted. */
-  allowed_mentions: { parse: [] };
+  /**
+   * `parse` is always empty: text from probes (log lines, query text, container names), notes and
+   * names is untrusted. `roles` names the configured role on the lines that ping it, and only there.
+   */
+  allowed_mentions: { parse: []; roles?: string[] };
   content?: string;
   embeds?: DiscordEmbed[];
   /** Link buttons; sent only with `?with_components=true` (Discord drops them silently otherwise). */
   components?: DiscordActionRow[];
 }
 
-/** server.public_url (the incident link; null leaves it out) and what signs the "Acknowledge" button. */
-export type PayloadOptions = ActionLinkOptions;
+/** server.public_url (the incident link; null leaves it out), what signs the "Acknowledge" button, and the role to ping. */
+export type PayloadOptions = ActionLinkOptions & {
+  /** alerts.discord.ops.mention_role: pinged by the S1/S2 lines in #ops that need a human now. */
+  mentionRole?: string | null;
+};
+
+/**
+ * Whether this #ops line pings the on-call role: an S1/S2 [INCIDENT] (opening, reopening,
+ * escalation, hand-over) or [REMINDER] (and the escalation it announces). Never an ack or resolve.
+ */
+export function mentionsRole(event: Pick<IncidentEvent, 'type' | 'severity'>): boolean {
+  if (event.severity !== 'S1' && event.severity !== 'S2') return false;
+  return ['opened', 'reopened', 'escalated', 'handed_over', 'reminder'].includes(event.type);
+}
 
 const ELLIPSIS = '…';
 
@@ -190,7 +205,15 @@ function messageOf(event: IncidentEvent, channel: DiscordChannel, opts: PayloadO
   const base = { username: DISCORD_USERNAME, allowed_mentions: { parse: [] as [] } };
   if (channel === 'ops') {
     const line = opsLine(event);
-    return line === null ? null : { ...base, content: truncate(line, DISCORD_LIMITS.content) };
+    if (line === null) return null;
+    const role = opts.mentionRole;
+    if (!role || !mentionsRole(event)) return { ...base, content: truncate(line, DISCORD_LIMITS.content) };
+    const mention = `<@&${role}> `;
+    return {
+      ...base,
+      allowed_mentions: { parse: [] as [], roles: [role] },
+      content: mention + truncate(line, DISCORD_LIMITS.content - mention.length),
+    };
   }
   switch (event.type) {
     case 'opened':

@@ -33,6 +33,15 @@ function subject(event: IncidentEvent): string {
   return `${event.severity} - ${oneLine(event.summary)} on ${oneLine(event.environment)}.`;
 }
 
+/** " (via Better Stack)" when the person acted outside vigil. */
+function via(event: IncidentEvent): string {
+  return event.via === undefined ? '' : ` (via ${oneLine(event.via)})`;
+}
+
+function escalation(event: IncidentEvent): string {
+  return event.escalatedTo === undefined ? '' : ` Escalated in Better Stack to ${oneLine(event.escalatedTo)}.`;
+}
+
 /** The exact #ops wording for an event that pages, or null for one that does not. */
 export function opsLine(event: IncidentEvent): string | null {
   switch (event.type) {
@@ -45,11 +54,11 @@ export function opsLine(event: IncidentEvent): string | null {
         ? `[INCIDENT] ${subject(event)} Escalated from ${event.previousSeverity}.`
         : `[INCIDENT] ${subject(event)} Escalated.`;
     case 'reminder':
-      return `[REMINDER] ${subject(event)} Unacknowledged for ${formatMinutes(event.durationMs)}.`;
+      return `[REMINDER] ${subject(event)} Unacknowledged for ${formatMinutes(event.durationMs)}.${escalation(event)}`;
     case 'acknowledged':
-      return `[ACK] ${subject(event)} Acknowledged by ${oneLine(event.by ?? '') || 'someone'}.`;
+      return `[ACK] ${subject(event)} Acknowledged by ${oneLine(event.by ?? '') || 'someone'}${via(event)}.`;
     case 'resolved':
-      return `[RESOLVED] ${subject(event)} Resolved after ${formatDuration(event.durationMs)}.`;
+      return `[RESOLVED] ${subject(event)} Resolved after ${formatDuration(event.durationMs)}${event.via === undefined ? '' : ` by ${oneLine(event.by ?? '') || 'someone'}${via(event)}`}.`;
     case 'handed_over':
       return `[INCIDENT] ${subject(event)} Handed over from ${oneLine(event.previousSummary ?? '') || 'its previous root'}.`;
     case 'review':

@@ -4,12 +4,28 @@ import { logFields, opsLine, type EventLogFields } from './messages.js';
 
 export const CONSOLE_SINK = 'console';
 export const DISCORD_SINK = 'discord';
+export const ONCALL_SINK = 'betterstack_oncall';
+/**
+ * One channel for every Better Stack call: the outbox keeps a channel strictly in order, so an
+ * incident's acknowledge or resolve always waits for its create to be delivered first.
+ */
+export const ONCALL_CHANNEL = 'oncall';
 
 export type DiscordChannel = 'errors' | 'warnings' | 'ops';
 
 /** Which Discord webhooks are configured; the URLs themselves never reach the router. */
 export interface RouteChannels {
   discord: Record<DiscordChannel, boolean>;
+  /** Better Stack on-call: the severities it pages for, and whom an escalation goes to. */
+  oncall?: { severities: readonly Severity[]; escalateTo: string } | null;
+}
+
+export type OncallAction = 'create' | 'acknowledge' | 'resolve' | 'escalate';
+
+/** The stored body of a Better Stack call: what to do, and the event it is about. */
+export interface OncallBody {
+  action: OncallAction;
+  event: IncidentEvent;
 }
 
 /** What the console sink prints: the #ops wording as the message, the SPEC §5 fields beside it. */
@@ -40,9 +56,43 @@ function alertChannel(severity: Severity): DiscordChannel | null {
  * applies the events) and an unconfigured channel is skipped.
  */
 export function route(event: IncidentEvent, channels: RouteChannels): Route[] {
-  const text = opsLine(event);
   // Inside a maintenance window: recorded and logged by whoever applies the events, paged to nobody.
-  if (text === null || event.held === true) return [];
+  if (opsLine(event) === null || event.held === true) return [];
+  const action = channels.oncall ? oncallAction(event, channels.oncall.severities) : null;
+  // The reminder that escalates in Better Stack says so in #ops.
+  const said = action === 'escalate' && channels.oncall ? { ...event, escalatedTo: channels.oncall.escalateTo } : event;
+  const oncall: Route[] = action === null ? [] : [{ sink: ONCALL_SINK, channel: ONCALL_CHANNEL, body: { action, event } satisfies OncallBody }];
+  return [...announce(said, channels), ...oncall];
+}
+
+/**
+ * The Better Stack call an event causes: a new incident when an S1/S2 starts paging (opening,
+ * reopening, escalation into it, hand-over), an escalation at its respond-by time, and vigil's own
+ * ack and resolve mirrored there. One made in Better Stack (`via`) is not sent back.
+ */
+export function oncallAction(event: IncidentEvent, severities: readonly Severity[]): OncallAction | null {
+  const paged = severities.includes(event.severity);
+  switch (event.type) {
+    case 'opened':
+    case 'reopened':
+    case 'escalated':
+    case 'handed_over':
+      return paged ? 'create' : null;
+    case 'reminder':
+      return paged && event.respondByMissed === true ? 'escalate' : null;
+    // Whatever its severity now: it may have paged in Better Stack as an S1 before falling.
+    case 'acknowledged':
+      return event.via === undefined ? 'acknowledge' : null;
+    case 'resolved':
+      return event.via === undefined ? 'resolve' : null;
+    default:
+      return null;
+  }
+}
+
+function announce(event: IncidentEvent, channels: RouteChannels): Route[] {
+  const text = opsLine(event);
+  if (text === null) return [];
 
   const discord = channels.discord;
   if (!discord.errors && !discord.warnings && !discord.ops) {

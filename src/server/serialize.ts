@@ -124,6 +124,7 @@ export function secretsOf(config: Config): string[] {
     config.alerts.discord.ops,
     config.alerts.betterstack?.sourceToken,
     config.alerts.betterstack?.heartbeatUrl,
+    config.alerts.oncall?.apiToken,
   ];
   for (const webhook of [config.alerts.discord.errors, config.alerts.discord.warnings, config.alerts.discord.ops]) {
     found.push(webhook?.split('?')[0]?.split('/').pop()); // the webhook's token is the secret part of its URL

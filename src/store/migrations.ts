@@ -110,6 +110,22 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX silences_ends_at ON silences (ends_at);
   `,
+  // 4: the Better Stack on-call incidents created for vigil's incidents. outbox_id is the create
+  // message that made each: UNIQUE, so a create retried after a crash finds it instead of paging twice.
+  `
+  CREATE TABLE oncall_incidents (
+    remote_id TEXT PRIMARY KEY,
+    incident_id INTEGER NOT NULL,
+    outbox_id INTEGER NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX oncall_incidents_of ON oncall_incidents (incident_id);
+  CREATE INDEX oncall_incidents_active ON oncall_incidents (remote_id) WHERE state != 'resolved';
+  -- /status lists the messages given up recently.
+  CREATE INDEX outbox_dead ON outbox (dead_at) WHERE state = 'dead';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

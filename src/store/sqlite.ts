@@ -16,6 +16,7 @@ import {
 } from './rows.js';
 import type { Silence } from '../incidents/silences.js';
 import { SilenceTable } from './silences.js';
+import { deadFromRow, oncallFromRow, prepareOncallStatements, type DeadMessage, type OncallIncident, type OncallState, type OncallStatements } from './oncall.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type { IncidentQuery, NewSilence, SilenceQuery, Store, StoreChange, UptimeRow, UptimeSample } from './store.js';
 
@@ -109,6 +110,7 @@ export class SqliteStore implements Store {
   #now: () => number;
   #s: Statements;
   readonly #silences: SilenceTable;
+  #oncall: OncallStatements;
   #closed = false;
   /** Runs not yet written, one aggregate per probe-hour, keyed `probe \0 hour`. */
   #uptime = new Map<string, UptimeRow>();
@@ -123,6 +125,7 @@ export class SqliteStore implements Store {
     this.#now = now;
     const s = (this.#s = prepareStatements(db));
     const silences = (this.#silences = new SilenceTable(db));
+    const oncall = (this.#oncall = prepareOncallStatements(db));
     this.#applyTx = db.transaction((change: StoreChange) => {
       // Incidents first: timeline rows reference them.
       for (const incident of change.incidents) s.upsertIncident.run(incidentParams(incident));
@@ -153,6 +156,7 @@ export class SqliteStore implements Store {
     this.#pruneTx = db.transaction((cutoff: number) => {
       s.rememberLastIncidentId.run();
       silences.prune(cutoff);
+      oncall.prune.run(cutoff);
       return {
         incidents: s.pruneIncidents.run(cutoff).changes,
         messages: s.pruneMessages.run(cutoff).changes,
@@ -249,6 +253,31 @@ export class SqliteStore implements Store {
   /** Every message not yet delivered or given up, including those waiting for a retry. */
   pendingCount(): number {
     return this.#s.pendingCount.get()?.n ?? 0;
+  }
+
+  deadMessages(since: number, limit: number): DeadMessage[] {
+    return this.#oncall.dead.all(since, limit).map(deadFromRow);
+  }
+
+  oncallCreatedBy(outboxId: number): OncallIncident | null {
+    const row = this.#oncall.byOutbox.get(outboxId);
+    return row ? oncallFromRow(row) : null;
+  }
+
+  oncallIncidentsOf(incidentId: number): OncallIncident[] {
+    return this.#oncall.of.all(incidentId).map(oncallFromRow);
+  }
+
+  activeOncallIncidents(): OncallIncident[] {
+    return this.#oncall.active.all().map(oncallFromRow);
+  }
+
+  recordOncallIncident(row: { remoteId: string; incidentId: number; outboxId: number; at: number }): void {
+    this.#oncall.insert.run(row.remoteId, row.incidentId, row.outboxId, row.at, row.at);
+  }
+
+  setOncallState(remoteId: string, state: Exclude<OncallState, 'open'>, at: number): boolean {
+    return this.#oncall.setState.run(state, at, remoteId, state).changes > 0;
   }
 
   prune(now: number, retentionMs: number): { incidents: number; messages: number; uptime: number } {

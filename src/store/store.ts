@@ -4,6 +4,9 @@ import type { Incident, IncidentEvent, OutboundMessage, SubjectState, TimelineEn
 import type { NewSilence, SilenceQuery } from './silences.js';
 
 export type { NewSilence, SilenceQuery } from './silences.js';
+import type { DeadMessage, OncallIncident, OncallState } from './oncall.js';
+
+export type { DeadMessage, OncallIncident, OncallState } from './oncall.js';
 
 /** What one engine step changed; written in a single transaction with the messages it caused. */
 export interface StoreChange {
@@ -83,6 +86,18 @@ export interface Store {
   markFailed(id: number, error: string, nextAttemptAt: number): void;
   markDead(id: number, error: string, at: number): void;
   pendingCount(): number;
+  /** Messages given up at or after `since`, newest first (for /status). */
+  deadMessages(since: number, limit: number): DeadMessage[];
+
+  /** Better Stack on-call incidents: the one a create message made, if it got that far. */
+  oncallCreatedBy(outboxId: number): OncallIncident | null;
+  /** Every Better Stack incident made for this vigil incident, oldest first. */
+  oncallIncidentsOf(incidentId: number): OncallIncident[];
+  /** Those not yet known to be resolved: the ones to read back. */
+  activeOncallIncidents(): OncallIncident[];
+  recordOncallIncident(row: { remoteId: string; incidentId: number; outboxId: number; at: number }): void;
+  /** Moves it forward to `state` (never back from resolved); false when nothing changed. */
+  setOncallState(remoteId: string, state: Exclude<OncallState, 'open'>, at: number): boolean;
 
   /** Silences: added with an id, listed newest first, expired early by someone. */
   addSilence(silence: NewSilence): Silence;

@@ -8,6 +8,7 @@ import { escapeHtml, renderPage, type PageChrome } from '../views/render.js';
 import { timeView } from '../views/format.js';
 import { uptimeSince } from '../views/uptime.js';
 import { reviewOf } from './review.js';
+import { undelivered } from './status.js';
 
 /** Resolved incidents listed under "Recently resolved". */
 export const RECENT_RESOLVED = 10;
@@ -57,6 +58,7 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
       state: deps.engineState(),
       uptimeRows: deps.store.uptime(uptimeSince(at)),
       resolved: deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }),
+      undelivered: undelivered(deps.store, at),
       now: at,
     });
     const title = model.incidents.length > 0 ? `(${model.incidents.length}) vigil status` : 'vigil status';

@@ -45,11 +45,37 @@ export interface MaintenanceJson {
   ends_at: string;
 }
 
+/** A message given up recently (refused by its peer, or undelivered for too long): someone was not told. */
+export interface UndeliveredJson {
+  sink: string;
+  channel: string;
+  incident_id: number | null;
+  event: string;
+  error: string | null;
+  at: string;
+}
+
 export interface StatusJson {
   generated_at: string;
   environments: EnvironmentStatusJson[];
   open_incidents: IncidentJson[];
   maintenance: MaintenanceJson[];
+  undelivered?: UndeliveredJson[];
+}
+
+/** Messages given up within this long show on /status. */
+export const UNDELIVERED_WINDOW_MS = 24 * 3_600_000;
+export const UNDELIVERED_LIMIT = 10;
+
+export function undelivered(store: Pick<AppDeps['store'], 'deadMessages'>, now: number): UndeliveredJson[] {
+  return store.deadMessages(now - UNDELIVERED_WINDOW_MS, UNDELIVERED_LIMIT).map((m) => ({
+    sink: m.sink,
+    channel: m.channel,
+    incident_id: m.incidentId,
+    event: m.event,
+    error: m.error,
+    at: rfc3339(m.at),
+  }));
 }
 
 /** The probe's own subject (key == id) and its secondary findings (`<id>:…`). */
@@ -136,6 +162,9 @@ export function buildStatus(config: Config, state: EngineState, now: number): St
   return { generated_at: rfc3339(now), environments, open_incidents: open.map(incidentJson), maintenance };
 }
 
-export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState'>, now: () => number): void {
-  app.get('/api/status', async () => buildStatus(deps.config, deps.engineState(), now()));
+export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store'>, now: () => number): void {
+  app.get('/api/status', async () => {
+    const at = now();
+    return { ...buildStatus(deps.config, deps.engineState(), at), undelivered: undelivered(deps.store, at) };
+  });
 }

@@ -4,7 +4,7 @@ import type { EngineState } from '../../incidents/state.js';
 import type { UptimeRow } from '../../store/store.js';
 import { worse, type Incident, type Severity } from '../../types.js';
 import { formatDuration } from '../../duration.js';
-import { buildStatus, type ProbeStatusJson, type ServiceState } from '../routes/status.js';
+import { buildStatus, type ProbeStatusJson, type ServiceState, type UndeliveredJson } from '../routes/status.js';
 import { timeView, type TimeView } from './format.js';
 import { maintenanceNotices, type MaintenanceNotice } from './maintenance.js';
 import { dailyUptime, type UptimeView } from './uptime.js';
@@ -66,6 +66,8 @@ export interface StatusPageModel {
   recent: IncidentView[];
   maintenance: MaintenanceNotice[];
   uptime: UptimeView;
+  /** Messages given up recently: a page someone never got. */
+  undelivered: Array<{ at: TimeView; sink: string; channel: string; incidentId: number | null; event: string; error: string }>;
 }
 
 export interface StatusPageInput {
@@ -75,6 +77,7 @@ export interface StatusPageInput {
   /** Recently resolved incidents from the store, newest first. */
   resolved: readonly Incident[];
   now: number;
+  undelivered?: readonly UndeliveredJson[];
 }
 
 function probeView(p: ProbeStatusJson, now: number): ProbeView {
@@ -166,5 +169,13 @@ export function statusPageModel(input: StatusPageInput): StatusPageModel {
     recent: input.resolved.map((i) => incidentView(i, now)),
     maintenance: maintenanceNotices(config.maintenance, now),
     uptime: dailyUptime(input.uptimeRows, pairs, now),
+    undelivered: (input.undelivered ?? []).map((m) => ({
+      at: timeView(Date.parse(m.at), now),
+      sink: m.sink,
+      channel: m.channel,
+      incidentId: m.incident_id,
+      event: m.event,
+      error: m.error ?? 'unknown error',
+    })),
   };
 }
