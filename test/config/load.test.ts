@@ -81,9 +81,10 @@ hosts:
   h: { environment: production, address: 192.0.2.7, port: 2222, user: u, private_key_file: key.pem, host_key_sha256: "${pin}", compose_dir: /srv }
 `;
   const short = refusal(() => loadConfigText(yaml('SHA256:abc'), 'x.yaml', {}));
-  t.match(short.problems[0]!.message, /expected a fingerprint like "SHA256:" and 43 base64 characters.*ssh-keyscan -p 2222 -t ed25519 192\.0\.2\.7 \| ssh-keygen -lf -/);
+  const pinProblem = (err: ConfigError) => err.problems.find((p) => p.path === 'hosts.h.host_key_sha256')?.message;
+  t.match(pinProblem(short), /expected a fingerprint like "SHA256:" and 43 base64 characters.*ssh-keyscan -p 2222 -t ed25519 192\.0\.2\.7 \| ssh-keygen -lf -/);
   const placeholder = refusal(() => loadConfigText(yaml('SHA256:CHANGEME00000000000000000000000000000000000'), 'x.yaml', {}));
-  t.match(placeholder.problems[0]!.message, /placeholder/);
+  t.match(pinProblem(placeholder), /placeholder/);
 });
 
 t.test('probes/sartiq.yaml loads the real fleet with its secrets', async (t) => {
@@ -100,6 +101,7 @@ t.test('probes/sartiq.yaml loads the real fleet with its secrets', async (t) => 
     errors: SARTIQ_ENV.DISCORD_WEBHOOK_ERRORS,
     warnings: SARTIQ_ENV.DISCORD_WEBHOOK_WARNINGS,
     ops: SARTIQ_ENV.DISCORD_WEBHOOK_OPS,
+    mentionRole: null,
   });
   t.equal(config.alerts.betterstack?.sourceToken, SARTIQ_ENV.BETTERSTACK_SOURCE_TOKEN);
   t.equal(config.alerts.betterstack?.heartbeatUrl, SARTIQ_ENV.BETTERSTACK_HEARTBEAT_URL);

@@ -69,7 +69,7 @@ t.test('vigil validate and schema', async (t) => {
   writeFileSync(good, 'environments:\n  local: {}\nprobes:\n  - { id: a, type: http, environment: local, url: "http://127.0.0.1:1/" }\n');
   const v = await runCheck(['validate', '--config', good]);
   t.equal(v.code, 0);
-  t.match(v.stdout, /OK — 1 probes/);
+  t.match(v.stdout, /OK — 1 probe, 1 environment, 0 hosts, 0 databases\n$/);
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'environments:\n  local: {}\nprobes:\n  - { id: a, type: http, environment: nowhere, url: "http://127.0.0.1:1/", colour: red }\n');
   const b = await runCheck(['validate', '--config', bad]);
@@ -90,7 +90,7 @@ t.test('reading commands do not create a store the config names wrongly', async 
   const store = join(dir, 'typo', 'vigil.db');
   writeFileSync(file, `store: { path: ${store} }\nenvironments:\n  local: {}\n`);
   const list = await runCheck(['incidents', '--config', file]);
-  t.equal(list.code, 0);
+  t.equal(list.code, 1, 'no store is an error, not "no incidents"');
   t.match(list.stderr, `no store at ${store}`);
   const review = await runCheck(['review', '1', '--config', file]);
   t.equal(review.code, 1);
