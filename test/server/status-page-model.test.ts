@@ -46,11 +46,12 @@ t.test('formatPercent never rounds a failure up to 100 %', async (t) => {
   t.equal(formatPercent(0), '0.0%');
 });
 
-t.test('times read in UTC with a one-unit relative age', async (t) => {
+t.test('times read in UTC with a two-unit relative age', async (t) => {
   t.equal(utcMinute(NOW), '2024-05-01 03:12 UTC');
   t.equal(relative(NOW - 30_000, NOW), 'just now');
-  t.equal(relative(NOW - 5 * 60_000 - 10_000, NOW), '5m ago');
-  t.equal(relative(NOW + 2 * HOUR + 5 * 60_000, NOW), 'in 2h');
+  t.equal(relative(NOW - 5 * 60_000 - 10_000, NOW), '5m 10s ago');
+  t.equal(relative(NOW + 2 * HOUR + 5 * 60_000, NOW), 'in 2h 5m');
+  t.equal(relative(NOW + HOUR + 59 * 60_000 + 20_000, NOW), 'in 1h 59m', 'not "in 1h" when nearly two are left');
   t.equal(relative(NOW - 3 * DAY, NOW), '3d ago');
 });
 

@@ -67,6 +67,16 @@ t.test('/status: environments × services with state and worst severity', async 
   t.match(section(html, 'headline'), /tone-S1[\s\S]*2 open incidents, worst S1/);
 });
 
+t.test('/status: a service whose probes pass again while its incident is still open reads "recovering", not "S2 ok"', async (t) => {
+  const h = harness();
+  t.teardown(() => h.close());
+  h.subjects.set('compute-health', subject('compute-health', true, { incidentId: 4 }));
+  h.seed(makeIncident({ id: 4, severity: 'S2', service: 'compute', rootProbe: 'compute-health', rootKey: 'compute-health' }));
+  const compute = cell((await h.app.inject('/status')).body, 'production', 'compute');
+  t.match(compute, '<span class="badge">recovering</span>');
+  t.notMatch(compute, /S2 ok/);
+});
+
 t.test('/status: a probe message or evidence holding <script> renders as text', async (t) => {
   const h = harness();
   t.teardown(() => h.close());
@@ -178,7 +188,9 @@ t.test('/status/incidents/:id: the incident with timeline, evidence open, and th
   t.match(res.body, /<title>#5 S1 Backend API down · vigil<\/title>/);
   t.match(res.body, /<span class="state-acknowledged">acknowledged<\/span> by alice/);
   t.match(res.body, /<details class="evidence" open>[\s\S]*panic: out of memory/);
-  t.match(res.body, /<section id="review" class="review">[\s\S]*<pre class="review-text">[\s\S]*## Timeline[\s\S]*## Root cause[\s\S]*## Impact[\s\S]*## Resolution[\s\S]*## Action items/, 'the review draft, all five sections');
+  t.match(res.body, /<section id="review" class="review">[\s\S]*<div class="review-text">[\s\S]*<h2>Timeline<\/h2>[\s\S]*<h2>Root cause<\/h2>[\s\S]*<h2>Impact<\/h2>[\s\S]*<h2>Resolution<\/h2>[\s\S]*<h2>Action items<\/h2>/, 'the review draft as HTML sections, all five');
+  t.notMatch(res.body, /## Timeline/, 'no raw Markdown');
+  t.match(res.body, /<ol class="timeline">\s*<li class="ev ev-[a-z_]+"><time [^>]+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/time>/, 'timeline times to the second');
   t.match(res.body, /draft/i);
   t.match(res.body, 'http-equiv="refresh"', 'an acknowledged incident still changes, so it refreshes');
 

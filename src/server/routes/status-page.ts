@@ -7,6 +7,7 @@ import { incidentView, REFRESH_SECONDS, statusPageModel } from '../views/model.j
 import { escapeHtml, renderPage, type PageChrome } from '../views/render.js';
 import { timeView } from '../views/format.js';
 import { uptimeSince } from '../views/uptime.js';
+import { markdownToHtml } from '../views/markdown.js';
 import { reviewOf } from './review.js';
 import { undelivered } from './status.js';
 
@@ -77,8 +78,8 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
     const view = incidentView(incident, at);
     // An incident still open keeps changing; a resolved one does not, so only the former refreshes.
     const refreshSeconds = incident.state === 'resolved' ? null : REFRESH_SECONDS;
-    // The same draft as GET /api/incidents/:id/review and `vigil review`, shown as its Markdown text.
+    // The same draft as GET /api/incidents/:id/review and `vigil review`, shown as HTML sections.
     const review = reviewOf(incident, deps.config, at);
-    return sendPage(deps, reply, 200, 'incident', { title: `#${incident.id} ${incident.severity} ${incident.summary} · vigil`, refreshSeconds }, { incident: view, review, generated });
+    return sendPage(deps, reply, 200, 'incident', { title: `#${incident.id} ${incident.severity} ${incident.summary} · vigil`, refreshSeconds }, { incident: view, review: markdownToHtml(review), generated });
   });
 }

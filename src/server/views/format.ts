@@ -7,6 +7,8 @@ export interface TimeView {
   iso: string;
   /** "2024-05-01 03:07 UTC": what a human reads. */
   utc: string;
+  /** "2024-05-01 03:07:42 UTC": for timelines, where seconds tell the order of events. */
+  utcSecond: string;
   /** "5m ago", "in 25m", "just now". */
   relative: string;
 }
@@ -18,16 +20,20 @@ export function utcMinute(ms: number): string {
   return `${rfc3339(ms).slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+export function utcSecond(ms: number): string {
+  return `${rfc3339(ms).slice(0, 19).replace('T', ' ')} UTC`;
+}
+
 export function relative(ms: number, now: number): string {
   const delta = now - ms;
   if (Math.abs(delta) < JUST_NOW_MS) return 'just now';
-  // One unit is enough for a glance; the exact time sits beside it.
-  const text = formatDuration(Math.abs(delta)).split(' ')[0] ?? '';
+  // Two units: "in 1h" when 1h 59m are left would mislead someone deciding whether to wait.
+  const text = formatDuration(Math.abs(delta)).split(' ').slice(0, 2).join(' ');
   return delta > 0 ? `${text} ago` : `in ${text}`;
 }
 
 export function timeView(ms: number, now: number): TimeView {
-  return { iso: rfc3339(ms), utc: utcMinute(ms), relative: relative(ms, now) };
+  return { iso: rfc3339(ms), utc: utcMinute(ms), utcSecond: utcSecond(ms), relative: relative(ms, now) };
 }
 
 /** "Mon 29 Apr" for a UTC day starting at `dayStart`. */
