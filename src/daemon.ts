@@ -118,6 +118,8 @@ export class Daemon {
   readonly #transports: Transports;
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
+  /** Per probe, when its last recorded run ended (for /status; not worth a store write per run). */
+  readonly #lastChecked = new Map<string, number>();
   /** Per probe, the number of the latest run started. */
   readonly #runSeq = new Map<string, number>();
   readonly #sinks = new Map<string, Sink>();
@@ -177,6 +179,7 @@ export class Daemon {
       engineState: () => this.#state,
       dispatch: (cmd) => this.dispatch(cmd),
       health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy, ready: this.#scheduler.firstRoundDone() }),
+      lastChecked: (probe) => this.#lastChecked.get(probe) ?? null,
       now: this.#now,
     });
   }
@@ -286,6 +289,7 @@ export class Daemon {
     // Aborted by shutdown, not by its timeout: the failure says nothing about the target.
     if (signal.aborted && !(signal.reason instanceof TimeoutError)) return;
     this.#record(probe, run);
+    this.#lastChecked.set(id, run.startedAt + run.durationMs);
     this.#commit(step(this.#state, { probe: id, findings: run.findings }, this.#now(), this.#engineCfg));
   }
 

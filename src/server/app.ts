@@ -24,6 +24,8 @@ export interface AppDeps {
   /** Applies an ack/resolve/note through the engine and the store. */
   dispatch: (cmd: Command) => CommandResult;
   health: () => { scheduler: boolean; store: boolean; ready: boolean };
+  /** When each probe last finished a run, for /status; absent in tests that do not run probes. */
+  lastChecked?: (probe: string) => number | null;
   now?: () => number;
 }
 

@@ -42,10 +42,11 @@ t.test('status groups probes by environment and service with their state and wor
     type: 'http',
     ok: false,
     since: new Date(NOW - 300_000).toISOString(),
+    last_checked: null,
     message: 'connection refused (127.0.0.1:8000)',
     incident_id: 4,
   });
-  t.same(backend.probes[1], { id: 'backend-tls', type: 'http', ok: null, since: null }, 'never run reads as unknown');
+  t.same(backend.probes[1], { id: 'backend-tls', type: 'http', ok: null, since: null, last_checked: null }, 'never run reads as unknown');
   t.match(production.services[1], { name: 'compute', state: 'ok', severity: null, probes: [{ ok: true, since: new Date(NOW - 120_000).toISOString() }] });
   t.match(body.environments[1].services[0], { name: 'backend', state: 'unknown', severity: null });
   t.same(body.open_incidents.map((i: { id: number }) => i.id), [4, 5], 'worst severity first');
@@ -60,7 +61,7 @@ t.test('a probe whose secondary finding fails is failing even when its main one 
   const body = (await h.app.inject({ method: 'GET', url: '/api/status' })).json();
   const compute = body.environments[0].services[1];
   t.equal(compute.state, 'failing');
-  t.same(compute.probes[0], { id: 'compute-health', type: 'http', ok: false, since: new Date(NOW - 5000).toISOString() });
+  t.same(compute.probes[0], { id: 'compute-health', type: 'http', ok: false, since: new Date(NOW - 5000).toISOString(), last_checked: null });
 });
 
 t.test('incidents list and get return SPEC §6 JSON from the store', async (t) => {

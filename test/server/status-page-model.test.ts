@@ -103,3 +103,27 @@ t.test('findViewsDir: the source directory, else src/server/views under the vigi
   writeFileSync(join(root, 'src', 'server', 'views', 'layout.eta'), '');
   t.equal(findViewsDir(compiled), join(root, 'src', 'server', 'views'), 'found from the compiled module');
 });
+
+t.test('each probe says when it was last checked, from the daemon\'s own record', async (t) => {
+  const { loadConfigText } = await import('../../src/config/load.js');
+  const { initialState } = await import('../../src/incidents/engine.js');
+  const { buildStatus } = await import('../../src/server/routes/status.js');
+  const { statusPageModel } = await import('../../src/server/views/model.js');
+  const config = loadConfigText(
+    'environments: { production: {} }\nprobes:\n  - { id: web, type: http, environment: production, service: web, url: "http://127.0.0.1:1/" }\n  - { id: api, type: http, environment: production, service: web, url: "http://127.0.0.1:2/" }\n',
+    'c.yaml',
+    {},
+  );
+  const now = Date.parse('2026-12-01T03:00:00Z');
+  const lastChecked = (probe: string) => (probe === 'web' ? now - 90_000 : null);
+  const probes = buildStatus(config, initialState(), now, lastChecked).environments[0]!.services[0]!.probes;
+  t.same(
+    probes.map((p) => [p.id, p.last_checked]),
+    [
+      ['web', '2026-12-01T02:58:30.000Z'],
+      ['api', null],
+    ],
+  );
+  const model = statusPageModel({ config, state: initialState(), uptimeRows: [], resolved: [], undelivered: [], lastChecked, now });
+  t.equal(model.grid[0]!.cells[0]!.probes[0]!.lastChecked?.relative, '1m 30s ago');
+});

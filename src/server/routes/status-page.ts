@@ -31,7 +31,7 @@ export function contentSecurityPolicy(nonce: string): string {
   ].join('; ');
 }
 
-type PageDeps = Pick<AppDeps, 'config' | 'store' | 'engineState'>;
+type PageDeps = Pick<AppDeps, 'config' | 'store' | 'engineState' | 'lastChecked'>;
 
 function sendPage(deps: PageDeps, reply: FastifyReply, status: number, name: 'status' | 'incident' | 'not-found', page: Omit<PageChrome, 'nonce'>, data: object) {
   const nonce = randomBytes(16).toString('base64');
@@ -60,6 +60,7 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
       uptimeRows: deps.store.uptime(uptimeSince(at)),
       resolved: deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }),
       undelivered: undelivered(deps.store, at),
+      ...(deps.lastChecked ? { lastChecked: deps.lastChecked } : {}),
       now: at,
     });
     const title = model.incidents.length > 0 ? `(${model.incidents.length}) vigil status` : 'vigil status';

@@ -16,6 +16,8 @@ export interface ProbeStatusJson {
   ok: boolean | null;
   /** When the probe last changed between passing and failing (failing: since its first failing finding). */
   since: string | null;
+  /** When the probe last finished a run; null until then. */
+  last_checked: string | null;
   message?: string;
   incident_id?: number;
 }
@@ -88,16 +90,18 @@ function subjectsOf(probe: ResolvedProbe, subjects: EngineState['subjects']): Su
   return found;
 }
 
-function probeStatus(probe: ResolvedProbe, state: EngineState): ProbeStatusJson {
+function probeStatus(probe: ResolvedProbe, state: EngineState, lastChecked: LastChecked): ProbeStatusJson {
+  const checked = lastChecked(probe.id);
+  const last_checked = checked === null ? null : rfc3339(checked);
   const known = subjectsOf(probe, state.subjects).filter((s) => s.ok !== null);
-  if (known.length === 0) return { id: probe.id, type: probe.type, ok: null, since: null };
+  if (known.length === 0) return { id: probe.id, type: probe.type, ok: null, since: null, last_checked };
   const failing = known.filter((s) => s.ok === false);
   if (failing.length === 0) {
     // Healthy since the last of its findings came back.
-    return { id: probe.id, type: probe.type, ok: true, since: rfc3339(Math.max(...known.map((s) => s.since))) };
+    return { id: probe.id, type: probe.type, ok: true, since: rfc3339(Math.max(...known.map((s) => s.since))), last_checked };
   }
   const first = failing.reduce((a, b) => (b.since < a.since ? b : a));
-  const status: ProbeStatusJson = { id: probe.id, type: probe.type, ok: false, since: rfc3339(first.since) };
+  const status: ProbeStatusJson = { id: probe.id, type: probe.type, ok: false, since: rfc3339(first.since), last_checked };
   // Only a root finding's incident carries a message about this probe; a symptom's would describe its root.
   for (const subject of failing) {
     const incident = subject.incidentId === null ? undefined : state.incidents.get(subject.incidentId);
@@ -119,7 +123,10 @@ function serviceState(probes: ProbeStatusJson[]): ServiceState {
   return 'ok';
 }
 
-export function buildStatus(config: Config, state: EngineState, now: number): StatusJson {
+/** When a probe last finished a run (kept by the daemon in memory), or null. */
+export type LastChecked = (probe: string) => number | null;
+
+export function buildStatus(config: Config, state: EngineState, now: number, lastChecked: LastChecked = () => null): StatusJson {
   const open = [...state.incidents.values()]
     .filter((i) => i.state !== 'resolved')
     .sort((a, b) => (a.severity === b.severity ? a.openedAt - b.openedAt : a.severity < b.severity ? -1 : 1));
@@ -133,7 +140,7 @@ export function buildStatus(config: Config, state: EngineState, now: number): St
     if (!services) tree.set(probe.environment, (services = new Map()));
     let probes = services.get(probe.service);
     if (!probes) services.set(probe.service, (probes = []));
-    probes.push(probeStatus(probe, state));
+    probes.push(probeStatus(probe, state, lastChecked));
   }
 
   const environments: EnvironmentStatusJson[] = [];
@@ -162,9 +169,9 @@ export function buildStatus(config: Config, state: EngineState, now: number): St
   return { generated_at: rfc3339(now), environments, open_incidents: open.map(incidentJson), maintenance };
 }
 
-export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store'>, now: () => number): void {
+export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store' | 'lastChecked'>, now: () => number): void {
   app.get('/api/status', async () => {
     const at = now();
-    return { ...buildStatus(deps.config, deps.engineState(), at), undelivered: undelivered(deps.store, at) };
+    return { ...buildStatus(deps.config, deps.engineState(), at, deps.lastChecked), undelivered: undelivered(deps.store, at) };
   });
 }

@@ -4,7 +4,7 @@ import type { EngineState } from '../../incidents/state.js';
 import type { UptimeRow } from '../../store/store.js';
 import { worse, type Incident, type Severity } from '../../types.js';
 import { formatDuration } from '../../duration.js';
-import { buildStatus, type ProbeStatusJson, type ServiceState, type UndeliveredJson } from '../routes/status.js';
+import { buildStatus, type LastChecked, type ProbeStatusJson, type ServiceState, type UndeliveredJson } from '../routes/status.js';
 import { timeView, type TimeView } from './format.js';
 import { maintenanceNotices, type MaintenanceNotice } from './maintenance.js';
 import { dailyUptime, type UptimeView } from './uptime.js';
@@ -16,6 +16,7 @@ export interface ProbeView {
   type: string;
   ok: boolean | null;
   since: TimeView | null;
+  lastChecked: TimeView | null;
   message: string | null;
   incidentId: number | null;
 }
@@ -76,6 +77,8 @@ export interface StatusPageInput {
   uptimeRows: readonly UptimeRow[];
   /** Recently resolved incidents from the store, newest first. */
   resolved: readonly Incident[];
+  /** When each probe last finished a run. */
+  lastChecked?: LastChecked;
   now: number;
   undelivered?: readonly UndeliveredJson[];
 }
@@ -86,6 +89,7 @@ function probeView(p: ProbeStatusJson, now: number): ProbeView {
     type: p.type,
     ok: p.ok,
     since: p.since === null ? null : timeView(Date.parse(p.since), now),
+    lastChecked: p.last_checked === null ? null : timeView(Date.parse(p.last_checked), now),
     message: p.message ?? null,
     incidentId: p.incident_id ?? null,
   };
@@ -133,7 +137,7 @@ function headline(incidents: readonly Incident[], grid: StatusPageModel['grid'])
 
 export function statusPageModel(input: StatusPageInput): StatusPageModel {
   const { config, state, now } = input;
-  const status = buildStatus(config, state, now);
+  const status = buildStatus(config, state, now, input.lastChecked);
   const environments = status.environments.map((e) => e.name);
   const services: string[] = [];
   for (const env of status.environments) for (const s of env.services) if (!services.includes(s.name)) services.push(s.name);
