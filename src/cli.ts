@@ -9,6 +9,7 @@ import { resolveCommand } from './commands/resolve.js';
 import { reviewCommand } from './commands/review.js';
 import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
+import { silenceCommand } from './commands/silence.js';
 import { validateCommand } from './commands/validate.js';
 import { VERSION } from './version.js';
 
@@ -26,6 +27,10 @@ commands:
   ack ID --by NAME            acknowledge an incident (through the running daemon; $VIGIL_API_TOKEN)
   resolve ID --by NAME [--note TEXT]  resolve an incident by hand (through the running daemon)
   note ID --by NAME TEXT      add a note to an incident's timeline (through the running daemon)
+  silence add [--probe ID] [--service S] [--environment E] --for 2h --reason TEXT --by NAME
+                              hold pages about matching incidents (like a maintenance window)
+  silence list [--all] [--json]  silences in force (--all: ended ones too)
+  silence expire ID --by NAME end a silence now; its incidents still failing page
   review ID                   print the incident's post-incident review as Markdown
   demo [--speed N]            a simulated fleet with faults over time, watched by the daemon (npm start)
   schema [--markdown]         print the config's JSON Schema (or the reference table)
@@ -48,6 +53,12 @@ export async function main(argv: string[]): Promise<number> {
         note: { type: 'string' },
         speed: { type: 'string' },
         markdown: { type: 'boolean', default: false },
+        probe: { type: 'string' },
+        service: { type: 'string' },
+        environment: { type: 'string' },
+        for: { type: 'string' },
+        reason: { type: 'string' },
+        all: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -88,6 +99,19 @@ export async function main(argv: string[]): Promise<number> {
       return resolveCommand(configPath, { id: rest[0], by: values.by, note: values.note });
     case 'note':
       return noteCommand(configPath, { id: rest[0], by: values.by, text: rest.slice(1) });
+    case 'silence':
+      return silenceCommand(configPath, {
+        action: rest[0],
+        rest: rest.slice(1),
+        probe: values.probe,
+        service: values.service,
+        environment: values.environment,
+        for: values.for,
+        reason: values.reason,
+        by: values.by,
+        all: values.all,
+        json: values.json,
+      });
     case 'review':
       return reviewCommand(configPath, { id: rest[0] });
     default:

@@ -5,11 +5,13 @@ import type { Config } from '../config/types.js';
 import type { Command, CommandResult, EngineState } from '../incidents/state.js';
 import { REDACT_PATHS } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { SilenceBook } from '../silence-book.js';
 import type { Store } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reviewRoutes } from './routes/review.js';
+import { silenceRoutes } from './routes/silences.js';
 import { statusRoutes } from './routes/status.js';
 import { statusPageRoutes } from './routes/status-page.js';
 import { ApiError, scrubSecrets, secretsOf, sendError } from './serialize.js';
@@ -25,6 +27,8 @@ export interface AppDeps {
   dispatch: (cmd: Command) => CommandResult;
   health: () => { scheduler: boolean; store: boolean; ready: boolean };
   now?: () => number;
+  /** The silences the API adds and expires; the daemon passes its own so the engine hears of changes. */
+  silences?: SilenceBook;
 }
 
 /** Requests carry names and short notes; anything bigger is a mistake or an attack. */
@@ -41,6 +45,7 @@ const CLIENT_ERROR_CODES: Record<number, string> = {
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
+  const silences = deps.silences ?? new SilenceBook({ store: deps.store, now });
   // A child with its own redaction, so the Authorization header stays out of request logs whatever
   // logger the caller passes (a child's redact replaces its parent's, hence the shared paths).
   const log = deps.log.child({ component: 'http' }, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
@@ -81,7 +86,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     };
     // Writes change incidents, so they are worth a line at info; reads are noise unless they fail.
     if (reply.statusCode >= 500) request.log.warn(entry, 'request answered with a server error');
-    else if (request.method === 'POST') request.log.info(entry, 'write request');
+    else if (request.method === 'POST' || request.method === 'DELETE') request.log.info(entry, 'write request');
     else request.log.debug(entry, 'request');
   });
 
@@ -107,5 +112,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   statusPageRoutes(app, deps, now);
   incidentRoutes(app, deps);
   reviewRoutes(app, deps, now);
+  silenceRoutes(app, { get config() { return deps.config; }, silences }, now);
   return app;
 }

@@ -57,6 +57,7 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
       state: deps.engineState(),
       uptimeRows: deps.store.uptime(uptimeSince(at)),
       resolved: deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }),
+      silences: deps.store.listSilences({ activeAt: at }),
       now: at,
     });
     const title = model.incidents.length > 0 ? `(${model.incidents.length}) vigil status` : 'vigil status';

@@ -1,5 +1,6 @@
 // What the /status pages show, as plain data for the templates: built from the config, engine state and store.
 import type { Config } from '../../config/types.js';
+import { describeMatchers, isSilenceActive, type Silence } from '../../incidents/silences.js';
 import type { EngineState } from '../../incidents/state.js';
 import type { UptimeRow } from '../../store/store.js';
 import { worse, type Incident, type Severity } from '../../types.js';
@@ -65,7 +66,18 @@ export interface StatusPageModel {
   incidents: IncidentView[];
   recent: IncidentView[];
   maintenance: MaintenanceNotice[];
+  silences: SilenceView[];
   uptime: UptimeView;
+}
+
+/** A silence in force: what it matches, why, who, until when. */
+export interface SilenceView {
+  id: number;
+  matchers: string;
+  reason: string;
+  by: string;
+  started: TimeView;
+  until: TimeView;
 }
 
 export interface StatusPageInput {
@@ -74,6 +86,8 @@ export interface StatusPageInput {
   uptimeRows: readonly UptimeRow[];
   /** Recently resolved incidents from the store, newest first. */
   resolved: readonly Incident[];
+  /** Silences from the store; those in force now are shown. */
+  silences?: readonly Silence[];
   now: number;
 }
 
@@ -165,6 +179,9 @@ export function statusPageModel(input: StatusPageInput): StatusPageModel {
     incidents: open.map((i) => incidentView(i, now)),
     recent: input.resolved.map((i) => incidentView(i, now)),
     maintenance: maintenanceNotices(config.maintenance, now),
+    silences: (input.silences ?? [])
+      .filter((s) => isSilenceActive(s, now))
+      .map((s) => ({ id: s.id, matchers: describeMatchers(s.matchers), reason: s.reason, by: s.by, started: timeView(s.startsAt, now), until: timeView(s.endsAt, now) })),
     uptime: dailyUptime(input.uptimeRows, pairs, now),
   };
 }
