@@ -7,6 +7,7 @@ import { REDACT_PATHS } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { SilenceBook } from '../silence-book.js';
 import type { Store } from '../store/store.js';
+import { actRoutes } from './routes/act.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -80,7 +81,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     const entry = {
       method: request.method,
-      path: request.url.split('?')[0],
+      // An action link's token is a day's worth of access to an incident: kept out of the log.
+      path: request.url.split('?')[0]?.replace(/^\/act\/[^/]+/, '/act/[token]'),
       statusCode: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
     };
@@ -113,5 +115,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   incidentRoutes(app, deps);
   reviewRoutes(app, deps, now);
   silenceRoutes(app, { get config() { return deps.config; }, silences }, now);
+  // In its own scope, so its form-body parser does not reach the JSON API.
+  void app.register(async (scope) => actRoutes(scope, deps, now));
   return app;
 }

@@ -8,13 +8,13 @@ import { Daemon } from '../../src/daemon.js';
 import { FakeDiscord } from '../helpers/fake-discord.js';
 import { httpTestProbe, testConfig } from '../helpers/config.js';
 import { unusedPort } from '../helpers/http-servers.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { tmpDir, type HasTeardown } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/vigil-process.js';
 
 const TOKEN = 'tok_silences_9f3a7c21d8e4';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-async function setup(t: Tap.Test): Promise<{ config: Config; discord: FakeDiscord }> {
+async function setup(t: HasTeardown): Promise<{ config: Config; discord: FakeDiscord }> {
   const discord = await new FakeDiscord().start();
   t.teardown(() => discord.close());
   const dir = tmpDir(t);
@@ -28,11 +28,6 @@ async function setup(t: Tap.Test): Promise<{ config: Config; discord: FakeDiscor
     probes: [probe, httpTestProbe({ id: 'compute-health', service: 'compute', enabled: false })],
   });
   return { config, discord };
-}
-
-type Tap = typeof t;
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1] & {}>[0];
 }
 
 t.test('bad silences get a 400 naming the field; writes need the token', async (t) => {
