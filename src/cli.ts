@@ -9,6 +9,7 @@ import { resolveCommand } from './commands/resolve.js';
 import { reviewCommand } from './commands/review.js';
 import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
+import { silenceCommand } from './commands/silence.js';
 import { validateCommand } from './commands/validate.js';
 import { VERSION } from './version.js';
 
@@ -28,6 +29,8 @@ type Positionals =
   | 'id'
   /** An incident id, then the note's words. */
   | 'id-text'
+  /** A subcommand, then its own words (silence add|list|expire ID). */
+  | 'subcommand'
   | 'none';
 
 interface Invocation {
@@ -137,6 +140,41 @@ exit: 0 done · 1 the daemon refused or could not be reached · 64 usage`,
     positionals: 'id-text',
     run: ({ configPath, values, words }) => noteCommand(configPath, { id: words[0], by: values.by, text: words.slice(1) }),
   },
+  silence: {
+    synopsis: 'silence add|list|expire …',
+    summary: 'hold pages about matching incidents for a while, like a maintenance window',
+    help: `  vigil silence add [--probe ID] [--service S] [--environment E] --for 2h --reason TEXT --by NAME
+  vigil silence list [--all] [--json]
+  vigil silence expire ID --by NAME
+
+${CONFIG_OPTION}
+  --probe ID, --service S, --environment E
+                      what the silence matches (at least one; all given must match)
+  --for DURATION      how long it holds, like 30m or 2h
+  --reason TEXT       why (shown on /status and the timeline)
+  --by NAME           who
+  --all               list ended silences too
+  --json              print the list as JSON
+
+A matched incident is recorded but not paged; one still failing when the silence ends or is expired
+pages then. ${WRITE_NOTE}
+
+exit: 0 done · 1 the daemon refused or could not be reached · 64 usage`,
+    positionals: 'subcommand',
+    run: ({ configPath, values, words }) =>
+      silenceCommand(configPath, {
+        action: words[0],
+        rest: words.slice(1),
+        probe: values.probe,
+        service: values.service,
+        environment: values.environment,
+        for: values.for,
+        reason: values.reason,
+        by: values.by,
+        all: values.all,
+        json: values.json,
+      }),
+  },
   review: {
     synopsis: 'review ID [-c FILE]',
     summary: "print an incident's post-incident review as Markdown",
@@ -188,6 +226,12 @@ const OPTIONS = {
   note: { type: 'string' },
   speed: { type: 'string' },
   markdown: { type: 'boolean', default: false },
+  probe: { type: 'string' },
+  service: { type: 'string' },
+  environment: { type: 'string' },
+  for: { type: 'string' },
+  reason: { type: 'string' },
+  all: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'v', default: false },
 } as const;
@@ -261,6 +305,7 @@ function readPositionals(name: string, spec: CommandSpec, words: string[], confi
       if (words.length > 1) throw new UsageError(`"${name}" takes one incident id, got ${JSON.stringify(words.join(' '))} (the config goes after -c)`);
       return { words };
     case 'id-text':
+    case 'subcommand':
       return { words };
   }
 }

@@ -20,6 +20,8 @@ import { discordSink } from './notify/sinks/discord.js';
 import { isRunnable, observeRun, runProbe } from './probes/index.js';
 import { Scheduler, TimeoutError } from './scheduler.js';
 import { buildApp } from './server/app.js';
+import { SilenceBook } from './silence-book.js';
+import type { Silence } from './incidents/silences.js';
 import { createTransports, type Transports } from './transport/index.js';
 import { openStore } from './store/sqlite.js';
 import type { NewMessage, Store } from './store/store.js';
@@ -94,12 +96,13 @@ async function listenOrExplain(app: FastifyInstance, config: Config): Promise<vo
   }
 }
 
-export function engineConfigOf(config: Config): EngineConfig {
+export function engineConfigOf(config: Config, silences: readonly Silence[] = []): EngineConfig {
   return {
     probes: new Map(withDatabaseDependencies(config.probes).map((p) => [p.id, p])),
     environments: config.environments,
     reopenWindowMs: REOPEN_WINDOW_MS,
     maintenance: config.maintenance,
+    silences,
     publicUrl: config.server.publicUrl,
   };
 }
@@ -128,6 +131,7 @@ export class Daemon {
   #oncallSync: OncallSync | null = null;
   readonly #heartbeat: Heartbeat | null;
   readonly #triage: TriageRunner;
+  readonly #silences: SilenceBook;
   #storeHealthy = true;
 
   private constructor(opts: DaemonOptions) {
@@ -139,7 +143,16 @@ export class Daemon {
     this.store = openStore(opts.config.store.path);
     const loaded = this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
     this.#state = initialState(loaded);
-    this.#engineCfg = engineConfigOf(opts.config);
+    // A silence added or expired reaches the engine at once; one that ends on its own, at the next tick.
+    this.#silences = new SilenceBook({
+      store: this.store,
+      now: this.#now,
+      onChange: (current) => {
+        this.#engineCfg = { ...this.#engineCfg, silences: current };
+        this.#tick();
+      },
+    });
+    this.#engineCfg = engineConfigOf(opts.config, this.#silences.current());
     this.#transports = createTransports(opts.config, this.log);
     this.#scheduler = new Scheduler({
       concurrency: opts.config.defaults.concurrency,
@@ -178,6 +191,7 @@ export class Daemon {
       log: this.log,
       engineState: () => this.#state,
       dispatch: (cmd) => this.dispatch(cmd),
+      silences: this.#silences,
       health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy, ready: this.#scheduler.firstRoundDone() }),
       lastChecked: (probe) => this.#lastChecked.get(probe) ?? null,
       now: this.#now,
@@ -220,7 +234,7 @@ export class Daemon {
       this.log.warn('server.listen and store.path changes take effect at the next restart');
     }
     // Computed before anything is swapped, so a throw here leaves the running config whole.
-    const engineCfg = engineConfigOf(config);
+    const engineCfg = engineConfigOf(config, this.#silences.current());
     this.#config = config;
     this.#engineCfg = engineCfg;
     this.#transports.update(config);

@@ -1,4 +1,4 @@
-// The client side of the daemon's write API for `vigil ack`, `resolve` and `note`: one POST, the answer or the server's error.
+// The client side of the daemon's API for `vigil ack`, `resolve`, `note` and `silence`: one request, the answer or the server's error.
 import type { Config } from '../config/types.js';
 import type { IncidentJson } from '../server/serialize.js';
 
@@ -24,21 +24,23 @@ export function apiToken(config: Pick<Config, 'server'>, env: NodeJS.ProcessEnv 
   return env.VIGIL_API_TOKEN || config.server.apiToken || null;
 }
 
-/** Sends one write; never throws: an unreachable daemon is an answer too. The token never appears in it. */
-export async function postIncidentWrite(
+export type ApiAnswer = { ok: true; status: number; json: unknown } | { ok: false; status: number | null; code: string; message: string };
+
+/** One request to the daemon's API; never throws: an unreachable daemon is an answer too. The token never appears in it. */
+export async function callApi(
   config: Pick<Config, 'server'>,
-  id: number,
-  action: WriteAction,
-  body: Record<string, string>,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body: Record<string, unknown> | null,
   token: string | null,
-): Promise<WriteAnswer> {
-  const url = `${daemonUrl(config)}/api/incidents/${id}/${action}`;
+): Promise<ApiAnswer> {
+  const url = `${daemonUrl(config)}${path}`;
   let res: Response;
   try {
     res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
+      method,
+      headers: { ...(body === null ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body === null ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
@@ -53,12 +55,26 @@ export async function postIncidentWrite(
   } catch {
     json = null;
   }
-  if (res.ok && json !== null && typeof json === 'object' && 'id' in json) return { ok: true, incident: json as IncidentJson };
+  if (res.ok && json !== null && typeof json === 'object') return { ok: true, status: res.status, json };
   const error = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   const code = typeof error?.code === 'string' ? error.code : 'http_error';
   let message = typeof error?.message === 'string' ? error.message : `HTTP ${res.status} from ${url}`;
   if (res.status === 401 && !token) message += ' (set $VIGIL_API_TOKEN)';
   return { ok: false, status: res.status, code, message };
+}
+
+/** Sends one incident write (ack, resolve, note) and reads the incident back. */
+export async function postIncidentWrite(
+  config: Pick<Config, 'server'>,
+  id: number,
+  action: WriteAction,
+  body: Record<string, string>,
+  token: string | null,
+): Promise<WriteAnswer> {
+  const answer = await callApi(config, 'POST', `/api/incidents/${id}/${action}`, body, token);
+  if (!answer.ok) return answer;
+  if ('id' in (answer.json as object)) return { ok: true, incident: answer.json as IncidentJson };
+  return { ok: false, status: answer.status, code: 'http_error', message: `unexpected answer from ${daemonUrl(config)}` };
 }
 
 /** Prints the outcome the way every write command does and returns its exit code (0, or 1 on any error). */

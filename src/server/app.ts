@@ -5,11 +5,14 @@ import type { Config } from '../config/types.js';
 import type { Command, CommandResult, EngineState } from '../incidents/state.js';
 import { REDACT_PATHS } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { SilenceBook } from '../silence-book.js';
 import type { Store } from '../store/store.js';
+import { actRoutes } from './routes/act.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reviewRoutes } from './routes/review.js';
+import { silenceRoutes } from './routes/silences.js';
 import { statusRoutes } from './routes/status.js';
 import { statusPageRoutes } from './routes/status-page.js';
 import { ApiError, scrubSecrets, secretsOf, sendError } from './serialize.js';
@@ -27,6 +30,8 @@ export interface AppDeps {
   /** When each probe last finished a run, for /status; absent in tests that do not run probes. */
   lastChecked?: (probe: string) => number | null;
   now?: () => number;
+  /** The silences the API adds and expires; the daemon passes its own so the engine hears of changes. */
+  silences?: SilenceBook;
 }
 
 /** Requests carry names and short notes; anything bigger is a mistake or an attack. */
@@ -43,6 +48,7 @@ const CLIENT_ERROR_CODES: Record<number, string> = {
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
+  const silences = deps.silences ?? new SilenceBook({ store: deps.store, now });
   // A child with its own redaction, so the Authorization header stays out of request logs whatever
   // logger the caller passes (a child's redact replaces its parent's, hence the shared paths).
   const log = deps.log.child({ component: 'http' }, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
@@ -77,13 +83,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     const entry = {
       method: request.method,
-      path: request.url.split('?')[0],
+      // An action link's token is a day's worth of access to an incident: kept out of the log.
+      path: request.url.split('?')[0]?.replace(/^\/act\/[^/]+/, '/act/[token]'),
       statusCode: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
     };
     // Writes change incidents, so they are worth a line at info; reads are noise unless they fail.
     if (reply.statusCode >= 500) request.log.warn(entry, 'request answered with a server error');
-    else if (request.method === 'POST') request.log.info(entry, 'write request');
+    else if (request.method === 'POST' || request.method === 'DELETE') request.log.info(entry, 'write request');
     else request.log.debug(entry, 'request');
   });
 
@@ -109,5 +116,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   statusPageRoutes(app, deps, now);
   incidentRoutes(app, deps);
   reviewRoutes(app, deps, now);
+  silenceRoutes(app, { get config() { return deps.config; }, silences }, now);
+  // In its own scope, so its form-body parser does not reach the JSON API.
+  void app.register(async (scope) => actRoutes(scope, deps, now));
   return app;
 }

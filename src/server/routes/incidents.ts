@@ -25,13 +25,13 @@ const listQuery = z.object({
 });
 
 // Names end up in Discord messages and reviews: printable text only, and short.
-const by = z
+export const by = z
   .string({ error: 'expected the name of who is acting, e.g. "alice"' })
   .trim()
   .min(1, { error: 'expected a non-empty name' })
   .max(100, { error: 'expected a name of at most 100 characters' })
   .regex(/^[^\u0000-\u001f\u007f]+$/, { error: 'expected a name without control characters' });
-const text = z
+export const text = z
   .string({ error: 'expected text' })
   .trim()
   .min(1, { error: 'expected non-empty text' })
@@ -41,7 +41,7 @@ const ackBody = z.strictObject({ by });
 const resolveBody = z.strictObject({ by, note: text.optional() });
 const noteBody = z.strictObject({ by, text });
 
-function parse<T>(schema: z.ZodType<T>, input: unknown, where: string): T {
+export function parse<T>(schema: z.ZodType<T>, input: unknown, where: string): T {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   const message = result.error.issues

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { secretsOf, scrubSecrets } from '../serialize.js';
 import { incidentView, REFRESH_SECONDS, statusPageModel } from '../views/model.js';
-import { escapeHtml, renderPage, type PageChrome } from '../views/render.js';
+import { escapeHtml, renderPage, type PageChrome, type PageName } from '../views/render.js';
 import { timeView } from '../views/format.js';
 import { uptimeSince } from '../views/uptime.js';
 import { markdownToHtml } from '../views/markdown.js';
@@ -20,20 +20,21 @@ const ID = /^[1-9][0-9]{0,14}$/;
  * No script may run on these pages at all: they have none, so text from a probe that slipped past
  * escaping still could not execute. The one inline <style> carries a per-response nonce.
  */
-export function contentSecurityPolicy(nonce: string): string {
+export function contentSecurityPolicy(nonce: string, opts: { forms?: boolean } = {}): string {
   return [
     "default-src 'none'",
     `style-src 'nonce-${nonce}'`,
     'img-src data:',
     "base-uri 'none'",
-    "form-action 'none'",
+    // Only the action page has a form, and it posts back to vigil itself.
+    opts.forms ? "form-action 'self'" : "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
 }
 
 type PageDeps = Pick<AppDeps, 'config' | 'store' | 'engineState' | 'lastChecked'>;
 
-function sendPage(deps: PageDeps, reply: FastifyReply, status: number, name: 'status' | 'incident' | 'not-found', page: Omit<PageChrome, 'nonce'>, data: object) {
+export function sendPage(deps: Pick<AppDeps, 'config'>, reply: FastifyReply, status: number, name: PageName, page: Omit<PageChrome, 'nonce'>, data: object) {
   const nonce = randomBytes(16).toString('base64');
   let html = renderPage(name, { ...page, nonce }, data);
   // The app's onSend hook scrubs secrets as they read raw and in JSON; in HTML a secret with & < > " '
@@ -44,7 +45,7 @@ function sendPage(deps: PageDeps, reply: FastifyReply, status: number, name: 'st
   html = scrubSecrets(html, escaped);
   return reply
     .code(status)
-    .header('content-security-policy', contentSecurityPolicy(nonce))
+    .header('content-security-policy', contentSecurityPolicy(nonce, { forms: name === 'act' }))
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
     .type('text/html; charset=utf-8')
@@ -61,6 +62,7 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
       resolved: deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }),
       undelivered: undelivered(deps.store, at),
       ...(deps.lastChecked ? { lastChecked: deps.lastChecked } : {}),
+      silences: deps.store.listSilences({ activeAt: at }),
       now: at,
     });
     const title = model.incidents.length > 0 ? `(${model.incidents.length}) vigil status` : 'vigil status';
@@ -81,6 +83,6 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
     const refreshSeconds = incident.state === 'resolved' ? null : REFRESH_SECONDS;
     // The same draft as GET /api/incidents/:id/review and `vigil review`, shown as HTML sections.
     const review = reviewOf(incident, deps.config, at);
-    return sendPage(deps, reply, 200, 'incident', { title: `#${incident.id} ${incident.severity} ${incident.summary} · vigil`, refreshSeconds }, { incident: view, review: markdownToHtml(review), generated });
+    return sendPage(deps, reply, 200, 'incident', { title: `#${incident.id} ${incident.severity} ${incident.summary} · vigil`, refreshSeconds }, { incident: view, review: markdownToHtml(review), generated, actionLinks: Boolean(deps.config.server.actionSecret && deps.config.server.publicUrl) });
   });
 }

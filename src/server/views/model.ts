@@ -1,5 +1,6 @@
 // What the /status pages show, as plain data for the templates: built from the config, engine state and store.
 import type { Config } from '../../config/types.js';
+import { describeMatchers, isSilenceActive, type Silence } from '../../incidents/silences.js';
 import type { EngineState } from '../../incidents/state.js';
 import type { UptimeRow } from '../../store/store.js';
 import { worse, type Incident, type Severity } from '../../types.js';
@@ -66,9 +67,20 @@ export interface StatusPageModel {
   incidents: IncidentView[];
   recent: IncidentView[];
   maintenance: MaintenanceNotice[];
+  silences: SilenceView[];
   uptime: UptimeView;
   /** Messages given up recently: a page someone never got. */
   undelivered: Array<{ at: TimeView; sink: string; channel: string; incidentId: number | null; event: string; error: string }>;
+}
+
+/** A silence in force: what it matches, why, who, until when. */
+export interface SilenceView {
+  id: number;
+  matchers: string;
+  reason: string;
+  by: string;
+  started: TimeView;
+  until: TimeView;
 }
 
 export interface StatusPageInput {
@@ -79,6 +91,8 @@ export interface StatusPageInput {
   resolved: readonly Incident[];
   /** When each probe last finished a run. */
   lastChecked?: LastChecked;
+  /** Silences from the store; those in force now are shown. */
+  silences?: readonly Silence[];
   now: number;
   undelivered?: readonly UndeliveredJson[];
 }
@@ -172,6 +186,9 @@ export function statusPageModel(input: StatusPageInput): StatusPageModel {
     incidents: open.map((i) => incidentView(i, now)),
     recent: input.resolved.map((i) => incidentView(i, now)),
     maintenance: maintenanceNotices(config.maintenance, now),
+    silences: (input.silences ?? [])
+      .filter((s) => isSilenceActive(s, now))
+      .map((s) => ({ id: s.id, matchers: describeMatchers(s.matchers), reason: s.reason, by: s.by, started: timeView(s.startsAt, now), until: timeView(s.endsAt, now) })),
     uptime: dailyUptime(input.uptimeRows, pairs, now),
     undelivered: (input.undelivered ?? []).map((m) => ({
       at: timeView(Date.parse(m.at), now),

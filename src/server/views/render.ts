@@ -64,7 +64,9 @@ function load(): { eta: Eta; css: string } {
 }
 
 /** Renders `<name>.eta` inside the layout with `data` as `it`, plus `it.page` (title, nonce, refresh) and `it.css`. */
-export function renderPage(name: 'status' | 'incident' | 'not-found', page: PageChrome, data: object): string {
+export type PageName = 'status' | 'incident' | 'not-found' | 'act' | 'denied';
+
+export function renderPage(name: PageName, page: PageChrome, data: object): string {
   const { eta, css } = load();
   return eta.render(name, { ...data, page, css });
 }
