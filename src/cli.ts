@@ -5,6 +5,7 @@ import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { incidentsCommand } from './commands/incidents.js';
 import { noteCommand } from './commands/note.js';
+import { pushUrlCommand } from './commands/push-url.js';
 import { resolveCommand } from './commands/resolve.js';
 import { reviewCommand } from './commands/review.js';
 import { runCommand } from './commands/run.js';
@@ -27,6 +28,7 @@ commands:
   resolve ID --by NAME [--note TEXT]  resolve an incident by hand (through the running daemon)
   note ID --by NAME TEXT      add a note to an incident's timeline (through the running daemon)
   review ID                   print the incident's post-incident review as Markdown
+  push-url ID                 print the curl line a cron job runs to send push probe ID's heartbeat
   demo [--speed N]            a simulated fleet with faults over time, watched by the daemon (npm start)
   schema [--markdown]         print the config's JSON Schema (or the reference table)
 
@@ -90,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
       return noteCommand(configPath, { id: rest[0], by: values.by, text: rest.slice(1) });
     case 'review':
       return reviewCommand(configPath, { id: rest[0] });
+    case 'push-url':
+      return pushUrlCommand(configPath, { id: rest[0] });
     default:
       process.stderr.write(`vigil: unknown command "${command}"\n\n${USAGE}`);
       return EXIT_USAGE;

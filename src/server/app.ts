@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { pushRoutes } from './routes/push.js';
 import { reviewRoutes } from './routes/review.js';
 import { statusRoutes } from './routes/status.js';
 import { statusPageRoutes } from './routes/status-page.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   dispatch: (cmd: Command) => CommandResult;
   health: () => { scheduler: boolean; store: boolean; ready: boolean };
   now?: () => number;
+  /** A push probe got a heartbeat (already stored): judge it now rather than at its next run. */
+  pushed?: (probe: string) => void;
 }
 
 /** Requests carry names and short notes; anything bigger is a mistake or an attack. */
@@ -107,5 +110,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   statusPageRoutes(app, deps, now);
   incidentRoutes(app, deps);
   reviewRoutes(app, deps, now);
+  pushRoutes(app, deps, now);
   return app;
 }

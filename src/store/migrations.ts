@@ -93,6 +93,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE incidents ADD COLUMN maintenance TEXT;
   ALTER TABLE incidents ADD COLUMN former_roots TEXT NOT NULL DEFAULT '[]';
   `,
+  // 3: the last heartbeat of each push probe (POST /api/push/{id}), and since when one is expected,
+  // so a restart neither forgets a ping nor restarts the clock of a job that never pinged.
+  `
+  CREATE TABLE push_pings (
+    probe TEXT PRIMARY KEY,
+    watching_since INTEGER NOT NULL,
+    at INTEGER,
+    ok INTEGER,
+    message TEXT
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,5 +1,5 @@
 // The Store interface: everything vigil keeps across restarts, behind one small seam.
-import type { Incident, IncidentEvent, OutboundMessage, SubjectState, TimelineEntry } from '../types.js';
+import type { Incident, IncidentEvent, OutboundMessage, PushPing, PushState, SubjectState, TimelineEntry } from '../types.js';
 
 /** What one engine step changed; written in a single transaction with the messages it caused. */
 export interface StoreChange {
@@ -82,6 +82,13 @@ export interface Store {
 
   /** Deletes resolved incidents, delivered messages and uptime rows older than the retention. */
   prune(now: number, retentionMs: number): { incidents: number; messages: number; uptime: number };
+  /** Push probes: begins expecting heartbeats for `probe` at `now`, unless it already did (or was pinged). */
+  watchPush(probe: string, now: number): void;
+  /** Keeps `ping` as the probe's last heartbeat. */
+  recordPush(probe: string, ping: PushPing): void;
+  /** The probe's last heartbeat and since when one is expected, or null when it was never watched. */
+  pushState(probe: string): PushState | null;
+
   /** A cheap write that proves the store still writes (for /healthz and the heartbeat). */
   ping(now: number): void;
   sizeBytes(): number;
