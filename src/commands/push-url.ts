@@ -19,7 +19,7 @@ export function pushBaseUrl(config: Config): string {
 export function pushCurlLine(config: Config, id: string): string | { error: string } {
   const probe = config.probes.find((p) => p.id === id);
   if (!probe) return { error: `no probe "${id}" in ${config.file}` };
-  if (probe.spec.type !== 'push') return { error: `probe "${id}" is a ${probe.spec.type} probe, not a push probe` };
+  if (probe.spec.type !== 'push') return { error: `probe "${id}" is not a push probe (type ${probe.spec.type})` };
   const token = probe.secrets?.token;
   if (token === undefined) return { error: `probe "${id}" has no token` };
   const url = `${pushBaseUrl(config)}/api/push/${encode(id)}?token=${encode(token)}`.replace(/'/g, '%27');
