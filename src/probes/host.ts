@@ -68,32 +68,10 @@ export function parseHostOutput(stdout: string): HostReading {
     problems.push('the output is not that of df and /proc/meminfo');
     return reading;
   }
-  const blocks = stdout.slice(0, inodesAt).split('\n');
   const inodes = stdout.slice(inodesAt + INODES.length + 2, memAt).split('\n');
   const meminfo = stdout.slice(memAt + MEMINFO.length + 2);
-
-  const dfRows = (lines: string[], what: string, pattern: RegExp): RegExpExecArray[] => {
-    const [header, ...rows] = lines.filter((l) => l.trim() !== '');
-    if (!header || !/^Filesystem\s/.test(header)) {
-      problems.push(`${what} printed no table${header ? ` (first line: ${JSON.stringify(header.slice(0, 80))})` : ''}`);
-      return [];
-    }
-    const matched: RegExpExecArray[] = [];
-    for (const row of rows) {
-      const m = pattern.exec(row);
-      if (m) matched.push(m);
-      else problems.push(`${what} line not understood: ${JSON.stringify(row.slice(0, 120))}`);
-    }
-    return matched;
-  };
-
-  for (const m of dfRows(blocks, 'df -P', DF_LINE)) {
-    const [line, source, total, used, available, , mount] = m as unknown as string[];
-    const totalKb = Number(total);
-    if (isPseudoMount(source!, mount!, totalKb)) continue;
-    reading.mounts.push({ source: source!, mount: mount!, totalKb, usedKb: Number(used), availableKb: Number(available), line: line! });
-  }
-  for (const m of dfRows(inodes, 'df -Pi', DFI_LINE)) {
+  reading.mounts = parseDf(stdout.slice(0, inodesAt), problems);
+  for (const m of dfRows(inodes, 'df -Pi', DFI_LINE, problems)) {
     const [line, , total, used, , , mount] = m as unknown as string[];
     // Filesystems without an inode table (btrfs, vfat) print 0 or "-": nothing to judge.
     if (total === '-' || used === '-' || Number(total) === 0) continue;
@@ -109,6 +87,33 @@ export function parseHostOutput(stdout: string): HostReading {
   else if (availableKb === null) problems.push('/proc/meminfo has no MemAvailable (Linux before 3.14?)');
   else reading.memory = { totalKb, availableKb };
   return reading;
+}
+
+/** The real mounts of `df -P` output; lines it does not understand are added to `problems`. */
+export function parseDf(text: string, problems: string[]): Mount[] {
+  const mounts: Mount[] = [];
+  for (const m of dfRows(text.split('\n'), 'df -P', DF_LINE, problems)) {
+    const [line, source, total, used, available, , mount] = m as unknown as string[];
+    const totalKb = Number(total);
+    if (isPseudoMount(source!, mount!, totalKb)) continue;
+    mounts.push({ source: source!, mount: mount!, totalKb, usedKb: Number(used), availableKb: Number(available), line: line! });
+  }
+  return mounts;
+}
+
+function dfRows(lines: string[], what: string, pattern: RegExp, problems: string[]): RegExpExecArray[] {
+  const [header, ...rows] = lines.filter((l) => l.trim() !== '');
+  if (!header || !/^Filesystem\s/.test(header)) {
+    problems.push(`${what} printed no table${header ? ` (first line: ${JSON.stringify(header.slice(0, 80))})` : ''}`);
+    return [];
+  }
+  const matched: RegExpExecArray[] = [];
+  for (const row of rows) {
+    const m = pattern.exec(row);
+    if (m) matched.push(m);
+    else problems.push(`${what} line not understood: ${JSON.stringify(row.slice(0, 120))}`);
+  }
+  return matched;
 }
 
 export const hostProbe: ProbeFn<HostProbe> = async (probe, ctx) => {
@@ -188,7 +193,7 @@ function memoryFinding(probe: HostProbe, t: Thresholds, memory: { totalKb: numbe
 }
 
 /** What df's Capacity shows: used over what non-root users can have (root's reserved blocks excluded). */
-function usedShare(m: Mount): number {
+export function usedShare(m: Mount): number {
   const usable = m.usedKb + m.availableKb;
   return usable === 0 ? 0 : m.usedKb / usable;
 }
@@ -197,7 +202,7 @@ function memoryShare(m: { totalKb: number; availableKb: number }): number {
   return Math.min(1, Math.max(0, 1 - m.availableKb / m.totalKb));
 }
 
-function pct(share: number): string {
+export function pct(share: number): string {
   return `${Math.round(share * 100)}%`;
 }
 
