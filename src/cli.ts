@@ -5,6 +5,7 @@ import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { incidentsCommand } from './commands/incidents.js';
 import { noteCommand } from './commands/note.js';
+import { pushUrlCommand } from './commands/push-url.js';
 import { resolveCommand } from './commands/resolve.js';
 import { reviewCommand } from './commands/review.js';
 import { runCommand } from './commands/run.js';
@@ -174,6 +175,19 @@ exit: 0 done · 1 the daemon refused or could not be reached · 64 usage`,
         all: values.all,
         json: values.json,
       }),
+  },
+  'push-url': {
+    synopsis: 'push-url ID [-c FILE]',
+    summary: "print the curl line a cron job runs to send push probe ID's heartbeat",
+    help: `${CONFIG_OPTION}
+
+Prints \`curl -fsS -X POST '…/api/push/ID?token=…'\` with the probe's token (from its token_env or
+token_file) and server.public_url (else server.listen). Add \`&status=fail&msg=…\` to report a failed
+run at once.
+
+exit: 0 printed · 1 not a push probe, or its token is not set · 78 bad config`,
+    positionals: 'id',
+    run: ({ configPath, words }) => pushUrlCommand(configPath, { id: words[0] }),
   },
   review: {
     synopsis: 'review ID [-c FILE]',

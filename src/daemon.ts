@@ -27,7 +27,7 @@ import { openStore } from './store/sqlite.js';
 import type { NewMessage, Store } from './store/store.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
-import type { IncidentEvent, ProbeRun, Severity, Sink } from './types.js';
+import type { IncidentEvent, ProbeMemory, ProbeRun, Severity, Sink } from './types.js';
 
 export const REOPEN_WINDOW_MS = 10 * 60_000;
 const TICK_MS = 10_000;
@@ -123,6 +123,8 @@ export class Daemon {
   readonly #timers: NodeJS.Timeout[] = [];
   /** Per probe, when its last recorded run ended (for /status; not worth a store write per run). */
   readonly #lastChecked = new Map<string, number>();
+  /** Per probe, what it keeps between its runs (p99 window, previous counters); dropped with the probe. */
+  readonly #memory = new Map<string, ProbeMemory>();
   /** Per probe, the number of the latest run started. */
   readonly #runSeq = new Map<string, number>();
   readonly #sinks = new Map<string, Sink>();
@@ -195,6 +197,7 @@ export class Daemon {
       health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy, ready: this.#scheduler.firstRoundDone() }),
       lastChecked: (probe) => this.#lastChecked.get(probe) ?? null,
       now: this.#now,
+      pushed: (probe) => this.#scheduler.runNow(probe),
     });
   }
 
@@ -288,6 +291,9 @@ export class Daemon {
       if (p.enabled && !isRunnable(p.type)) this.log.warn({ probe: p.id, type: p.type }, `probe type "${p.type}" is not available in this version: probe not scheduled`);
     }
     this.#probes = new Map(runnable.map((p) => [p.id, p]));
+    for (const id of this.#memory.keys()) if (!this.#probes.has(id)) this.#memory.delete(id);
+    // From now on a push probe's job is expected to ping; a probe already watched keeps its clock.
+    for (const p of runnable) if (p.type === 'push') this.store.watchPush(p.id, this.#now());
     this.#scheduler.schedule(runnable);
   }
 
@@ -296,7 +302,9 @@ export class Daemon {
     if (!probe) return;
     const seq = (this.#runSeq.get(id) ?? 0) + 1;
     this.#runSeq.set(id, seq);
-    const run = await runProbe(probe, signal, this.log, this.#transports, this.#now);
+    let memory = this.#memory.get(id);
+    if (!memory) this.#memory.set(id, (memory = new Map()));
+    const run = await runProbe(probe, signal, this.log, this.#transports, this.#now, { memory, pushes: this.store });
     if (this.#probes.get(id) !== probe) return; // reloaded away while running
     // The scheduler abandons a run that ignores its timeout; if it ends after a newer run began, it is stale.
     if (this.#runSeq.get(id) !== seq) return;

@@ -104,6 +104,13 @@ export class Scheduler {
     }
   }
 
+  /** Runs the probe now, outside its timing (a heartbeat arrived); a no-op if it is unknown, queued or running. */
+  runNow(id: string): void {
+    const slot = this.#slots.get(id);
+    if (!slot || slot.running || slot.queued) return;
+    this.#due(slot, slot.generation, this.#opts.now());
+  }
+
   /** True while the event loop turns and no queued run has waited longer than a minute. */
   healthy(): boolean {
     if (this.#stopped) return false;

@@ -42,6 +42,35 @@ export interface ProbeContext {
   now: () => number;
   /** Shared SSH connections and PostgreSQL pools; probes borrow, never close them. */
   transports: Transports;
+  /**
+   * What this probe keeps between its own runs (recent latencies, the previous run's counters), in
+   * memory and per probe id; absent for a one-off run (`vigil check`, triage), which then judges
+   * only what a single run can.
+   */
+  memory?: ProbeMemory;
+  /** The last heartbeat of each push probe, as the server stored it; absent where there is no store. */
+  pushes?: PushBook;
+}
+
+/** A probe's own notes between runs, keyed by what the probe type chooses. */
+export type ProbeMemory = Map<string, unknown>;
+
+/** One heartbeat received on POST /api/push/{id}. */
+export interface PushPing {
+  at: number;
+  ok: boolean;
+  /** The sender's `msg`, already cleaned and bounded; untrusted text. */
+  message: string | null;
+}
+
+export interface PushState {
+  /** When vigil began expecting heartbeats for this probe: the clock of a probe never pinged. */
+  watchingSince: number;
+  last: PushPing | null;
+}
+
+export interface PushBook {
+  pushState(probe: string): PushState | null;
 }
 
 /** A probe function never throws: every failure is a finding with ok: false. */

@@ -1,11 +1,13 @@
 // `vigil check`: runs every probe once now, no thresholds, and prints the triage report.
+import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import type { Config, ResolvedProbe } from '../config/types.js';
 import { classify } from '../incidents/classify.js';
 import { createLogger, type Logger } from '../log.js';
 import { isRunnable, runProbe } from '../probes/index.js';
 import { createTransports, type Transports } from '../transport/index.js';
-import type { ProbeRun } from '../types.js';
+import { openStore } from '../store/sqlite.js';
+import type { ProbeRun, PushBook } from '../types.js';
 import { type CheckReport, type CheckResult, exitCodeFor, formatReport, reportJson, worstOf } from './check-report.js';
 import { EXIT_CONFIG, loadOrReport } from './config.js';
 
@@ -43,13 +45,15 @@ export async function runChecks(
   const log = createLogger({ level: process.env.VIGIL_LOG_LEVEL ?? 'silent', destination: pino.destination({ dest: 2, sync: true }) });
   const probes = config.probes.filter((p) => (only.length > 0 ? only.includes(p.id) : p.enabled));
   const transports = createTransports(config, log);
+  // Heartbeats live in the daemon's store: read them there when a push probe is checked and the store exists.
+  const pushes = probes.some((p) => p.type === 'push') && (config.store.path === ':memory:' || existsSync(config.store.path)) ? openStore(config.store.path) : null;
   const results: CheckResult[] = [];
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < probes.length) {
       const probe = probes[next++]!;
-      results.push(...(await checkOne(config, probe, log, transports)));
+      results.push(...(await checkOne(config, probe, log, transports, pushes)));
       onProgress?.(++done, probes.length, probe.id);
     }
   };
@@ -57,17 +61,18 @@ export async function runChecks(
     await Promise.all(Array.from({ length: Math.min(config.defaults.concurrency, probes.length) }, worker));
   } finally {
     await transports.close();
+    pushes?.close();
   }
   const worst = worstOf(results);
   return { config: config.file, checkedAt: new Date().toISOString(), results, worst, exitCode: exitCodeFor(worst) };
 }
 
-async function checkOne(config: Config, probe: ResolvedProbe, log: Logger, transports: Transports): Promise<CheckResult[]> {
+async function checkOne(config: Config, probe: ResolvedProbe, log: Logger, transports: Transports, pushes: PushBook | null): Promise<CheckResult[]> {
   const base = { probe: probe.id, type: probe.type, environment: probe.environment, service: probe.service };
   if (!isRunnable(probe.type)) {
     return [{ ...base, key: probe.id, ok: true, severity: null, message: `probe type "${probe.type}" is not available in this version`, evidence: null, durationMs: 0, skipped: true }];
   }
-  const run: ProbeRun = await runProbe(probe, AbortSignal.timeout(probe.timeoutMs), log, transports);
+  const run: ProbeRun = await runProbe(probe, AbortSignal.timeout(probe.timeoutMs), log, transports, Date.now, pushes ? { pushes } : {});
   const env = config.environments[probe.environment];
   return run.findings.map((f) => ({
     ...base,

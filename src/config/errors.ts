@@ -65,6 +65,8 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   const w = word.toLowerCase();
   const extended = w.length >= 3 ? list.filter((c) => c.toLowerCase().startsWith(w) || (c.toLowerCase().includes(w) && 2 * w.length >= c.length)) : [];
   if (extended.length === 1) return ` (did you mean "${extended[0]}"?)`;
+  // "latency" → max_latency or p99_latency: a short list is still a hint, a long one is noise.
+  if (extended.length === 2 || extended.length === 3) return ` (did you mean ${extended.map((c) => `"${c}"`).join(', ').replace(/, ([^,]*)$/, ' or $1')}?)`;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of list) {

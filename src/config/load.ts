@@ -104,7 +104,8 @@ function checkReferences(raw: unknown, problems: Problems): void {
       if (typeof dep === 'string' && !firstIndex.has(dep)) problems.add(['probes', i, 'depends_on', j], unknown('probe', dep, ids));
     });
     const timeout = parseDuration(str(p.timeout) ?? '');
-    const interval = p.schedule === undefined ? (p.interval === undefined ? defaultInterval : parseDuration(str(p.interval) ?? '')) : undefined;
+    // A push probe's schedule is its job's, not its own: it is judged every interval.
+    const interval = p.schedule === undefined || p.type === 'push' ? (p.interval === undefined ? defaultInterval : parseDuration(str(p.interval) ?? '')) : undefined;
     if (timeout !== undefined && interval !== undefined && timeout > interval) {
       problems.add(['probes', i, 'timeout'], `expected a timeout no longer than the interval (${ms(interval)}), got ${ms(timeout)}: runs would pile up`);
     }
@@ -152,6 +153,7 @@ function checkCycles(probes: Record<string, unknown>[], firstIndex: ReadonlyMap<
 const SECRET_KEYS = new Set([
   'api_token_env', 'api_token_file', 'action_secret_env', 'action_secret_file', 'private_key_env', 'private_key_file', 'passphrase_env', 'url_env', 'url_file',
   'value_env', 'value_file', 'source_token_env', 'source_token_file', 'heartbeat_url_env',
+  'token_env', 'token_file',
 ]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -209,6 +211,7 @@ function osReason(err: unknown): string {
 // ── the Config ────────────────────────────────────────────────────────────────────────────────
 const DEFAULT_SEVERITY: Record<ProbeConfig['type'], Severity> = {
   http: 'S2', compose_ps: 'S2', compose_logs: 'S3', pg_ready: 'S1', pg_connections: 'S3', pg_long_queries: 'S3', pg_query: 'S3',
+  push: 'S2', host: 'S2', pg_health: 'S1',
 };
 
 function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
@@ -280,7 +283,15 @@ function buildProbe(p: ProbeConfig, i: number, c: RawConfig, hosts: Record<strin
   const host = 'host' in p ? hosts[p.host] : undefined;
   const database = 'database' in p ? databases[p.database] : undefined;
   const intervalMs = p.interval ?? c.defaults.interval;
-  const service = p.service ?? (p.type === 'http' ? p.id : p.type === 'compose_ps' ? p.host : (database?.service ?? 'db'));
+  const service = p.service ?? (p.type === 'http' || p.type === 'push' ? p.id : p.type === 'compose_ps' || p.type === 'host' ? p.host : (database?.service ?? 'db'));
+  // A heartbeat's state is the stored last ping, the same on every run until the next ping: one
+  // late or failed judgement is the news, so a push probe opens and resolves at once by default.
+  const pushDefault = p.type === 'push' ? 1 : undefined;
+  const probeSecrets: Record<string, string> = {};
+  if (p.type === 'push') {
+    const token = secrets.get(formatPath(['probes', i, 'token_env'])) ?? secrets.get(formatPath(['probes', i, 'token_file']));
+    if (token !== undefined) probeSecrets.token = token;
+  }
   const headers: Record<string, string> = {};
   if (p.type === 'http') {
     for (const [name, value] of Object.entries(p.headers)) {
@@ -297,17 +308,18 @@ function buildProbe(p: ProbeConfig, i: number, c: RawConfig, hosts: Record<strin
     severity: p.severity ?? DEFAULT_SEVERITY[p.type],
     summary: p.summary ?? defaultSummary(p, service),
     intervalMs,
-    schedule: p.schedule ?? null,
+    schedule: p.type === 'push' ? null : (p.schedule ?? null),
     // An inherited timeout never outlasts the probe's own interval; an explicit one is checked instead.
     timeoutMs: p.timeout ?? Math.min(c.defaults.timeout, intervalMs),
-    failureThreshold: p.failure_threshold ?? c.defaults.failure_threshold,
-    successThreshold: p.success_threshold ?? c.defaults.success_threshold,
+    failureThreshold: p.failure_threshold ?? pushDefault ?? c.defaults.failure_threshold,
+    successThreshold: p.success_threshold ?? pushDefault ?? c.defaults.success_threshold,
     dependsOn: p.depends_on,
     implicitDeps: host ? [`host:${host.name}`] : database?.via ? [`host:${database.via}`] : [],
     enabled: p.enabled,
     escalate: p.escalate === undefined ? [] : Array.isArray(p.escalate) ? p.escalate : [p.escalate],
     spec: p,
     headers,
+    secrets: probeSecrets,
   };
 }
 
@@ -329,6 +341,12 @@ function defaultSummary(p: ProbeConfig, service: string): string {
       return `Long-running queries on ${p.database}`;
     case 'pg_query':
       return `${title(p.id)} past its threshold`;
+    case 'push':
+      return `Heartbeat ${p.id} late or failing`;
+    case 'host':
+      return `Disk or memory running out on ${p.host}`;
+    case 'pg_health':
+      return `${title(p.database)} data at risk`;
   }
 }
 

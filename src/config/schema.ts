@@ -134,6 +134,9 @@ export const httpProbe = z.strictObject({
       body_contains: z.string().optional(),
       json: z.unknown().optional(),
       max_latency: duration.optional(),
+      p99_latency: z
+        .strictObject({ above: period, window: period.prefault('5m'), severity: severity.default('S3') })
+        .optional(),
     })
     .prefault({}),
   follow_redirects: z.number().int().min(0).max(10).default(3),
@@ -171,7 +174,11 @@ export const composeLogsProbe = z.strictObject({
     { error: 'expected a valid regular expression' },
   ),
   window: period.prefault('5m'),
-  threshold: positiveInt.default(1),
+  /** Defaults to 1, unless error_rate is set: then only what the config asks for is judged. */
+  threshold: positiveInt.optional(),
+  error_rate: z
+    .strictObject({ above: ratio, window: period.prefault('5m'), severity: severity.optional() })
+    .optional(),
 }).superRefine(intervalOrSchedule);
 
 const dbProbe = { ...probeCommon, database: z.string() };
@@ -207,6 +214,57 @@ export const pgQueryProbe = z.strictObject({
   }
 });
 
+// ── heartbeats, hosts, database health (push, host, pg_health) ─────────────────────────────────
+/** A `{warn, critical}` pair of shares (0–1] where warn must be below critical. */
+function shareThresholds(warn: number, critical: number | undefined) {
+  return z
+    .strictObject({ warn: ratio.default(warn), critical: critical === undefined ? ratio.optional() : ratio.default(critical) })
+    .superRefine((t, ctx) => {
+      if (t.critical !== undefined && t.warn >= t.critical) ctx.addIssue({ code: 'custom', path: ['warn'], message: `expected "warn" (${t.warn}) below "critical" (${t.critical})` });
+    });
+}
+
+/** A counter that must not rise by more than `above` between two runs, or false to ignore it. */
+const risingCounter = z.union([z.literal(false), z.strictObject({ above: z.number().int().min(0).default(0) })]).prefault({});
+
+export const pushProbe = z.strictObject({
+  ...probeCommon,
+  type: z.literal('push'),
+  period: period.optional(),
+  grace: duration.prefault('5m'),
+  token_env: envVar.optional(),
+  token_file: z.string().optional(),
+}).superRefine((p, ctx) => {
+  // For a push probe `schedule` is when the job runs (the heartbeat is due after it), not when vigil looks.
+  oneOf('period', 'schedule', true)(p, ctx);
+  oneOf('token_env', 'token_file', true)(p, ctx);
+});
+
+export const hostProbe = z.strictObject({
+  ...probeCommon,
+  type: z.literal('host'),
+  host: z.string(),
+  disk: z.union([z.literal(false), shareThresholds(0.85, 0.95)]).prefault({}),
+  memory: z.union([z.literal(false), shareThresholds(0.9, undefined)]).prefault({}),
+}).superRefine(intervalOrSchedule);
+
+export const pgHealthProbe = z.strictObject({
+  ...probeCommon,
+  database: z.string(),
+  type: z.literal('pg_health'),
+  wraparound: z
+    .union([
+      z.literal(false),
+      z.strictObject({ warn: positiveInt.max(2 ** 31).default(1_000_000_000), critical: positiveInt.max(2 ** 31).default(1_500_000_000) }).superRefine((w, ctx) => {
+        if (w.warn >= w.critical) ctx.addIssue({ code: 'custom', path: ['warn'], message: `expected "warn" (${w.warn}) below "critical" (${w.critical})` });
+      }),
+    ])
+    .prefault({}),
+  checksum_failures: z.boolean().default(true),
+  deadlocks: risingCounter,
+  conflicts: risingCounter,
+}).superRefine(intervalOrSchedule);
+
 export const probeSchema = z.discriminatedUnion('type', [
   httpProbe,
   composePsProbe,
@@ -215,10 +273,13 @@ export const probeSchema = z.discriminatedUnion('type', [
   pgConnectionsProbe,
   pgLongQueriesProbe,
   pgQueryProbe,
+  pushProbe,
+  hostProbe,
+  pgHealthProbe,
 ], {
   error: (iss) =>
     iss.code === 'invalid_union' && 'discriminator' in iss
-      ? `expected a probe type: http, compose_ps, compose_logs, pg_ready, pg_connections, pg_long_queries, pg_query, got ${describe((iss.input as { type?: unknown } | undefined)?.type)}`
+      ? `expected a probe type: http, compose_ps, compose_logs, pg_ready, pg_connections, pg_long_queries, pg_query, push, host, pg_health, got ${describe((iss.input as { type?: unknown } | undefined)?.type)}`
       : undefined,
 });
 
@@ -395,3 +456,6 @@ export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type EscalateRule = z.output<typeof escalateRule>;
 export type MaintenanceConfig = z.output<typeof maintenanceSchema>;
 export type OncallFlags = z.output<typeof oncallFlags>;
+export type PushProbeConfig = z.output<typeof pushProbe>;
+export type HostProbeConfig = z.output<typeof hostProbe>;
+export type PgHealthProbeConfig = z.output<typeof pgHealthProbe>;

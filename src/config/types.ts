@@ -28,6 +28,8 @@ export interface ResolvedProbe extends ProbeMeta {
   spec: ProbeConfig;
   /** Header values with `value_env` / `value_file` resolved (http only). */
   headers: Record<string, string>;
+  /** The probe's own `<stem>_env` / `<stem>_file` secrets by stem (push: `token`). */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 export interface ResolvedHost extends HostConfig {

@@ -25,6 +25,7 @@ import {
   statusLine,
   timeoutMessage,
 } from './http-report.js';
+import { p99Finding } from './latency-window.js';
 import { type PeerCertificate, certificateEvidence, readPeerCertificate, tlsExpiryFinding } from './tls-cert.js';
 
 export type HttpProbe = ResolvedProbe & { spec: HttpProbeConfig };
@@ -118,6 +119,8 @@ async function runHttpProbe(probe: HttpProbe, ctx: ProbeContext, options: HttpPr
         main.values = { ...main.values, status: run.partial.status };
       }
     }
+    const p99 = spec.expect.p99_latency;
+    if (p99 !== undefined) findings.push(p99Finding(`${probe.id}:p99`, ctx.memory, p99, start, (main.values?.latency_seconds ?? 0) * 1000));
     main.message = redact(main.message);
     if (main.evidence !== undefined) main.evidence = redact(main.evidence);
     findings.unshift(main);

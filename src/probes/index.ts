@@ -3,11 +3,12 @@ import type { Logger } from 'pino';
 import type { ResolvedProbe } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import type { Transports } from '../transport/index.js';
-import type { Finding, ProbeFn, ProbeOutcome, ProbeRun } from '../types.js';
+import type { Finding, ProbeContext, ProbeFn, ProbeOutcome, ProbeRun } from '../types.js';
 import { httpProbe } from './http.js';
 import { pgProbeTypes } from './pg-types.js';
 import { composeLogsProbe } from './compose-logs.js';
 import { composePsProbe, observeComposePs } from './compose-ps.js';
+import { moreProbeTypes } from './more-types.js';
 
 /**
  * What a probe type brings: its function, and optionally how its findings' `values` become the
@@ -24,6 +25,8 @@ const probeTypes: Partial<Record<ResolvedProbe['type'], ProbeType>> = {
   ...pgProbeTypes,
   compose_ps: { run: composePsProbe as ProbeFn<ResolvedProbe>, observe: observeComposePs },
   compose_logs: { run: composeLogsProbe as ProbeFn<ResolvedProbe> },
+  // heartbeats, hosts, database health
+  ...moreProbeTypes,
 };
 
 /** Probe types this build can run; the config may name others that a later version adds. */
@@ -42,6 +45,7 @@ export async function runProbe(
   log: Logger,
   transports: Transports,
   now: () => number = Date.now,
+  keep: Pick<ProbeContext, 'memory' | 'pushes'> = {},
 ): Promise<ProbeRun> {
   const startedAt = now();
   const fn = probeTypes[probe.type]?.run;
@@ -52,7 +56,7 @@ export async function runProbe(
     crashed = true;
   } else {
     try {
-      findings = await fn(probe, { signal, log: log.child({ probe: probe.id }), now, transports });
+      findings = await fn(probe, { signal, log: log.child({ probe: probe.id }), now, transports, ...keep });
     } catch (err) {
       // A probe must not throw; if one does, that is vigil's bug, reported as data rather than a crash.
       log.error({ probe: probe.id, err }, 'probe threw instead of returning a finding');

@@ -90,3 +90,8 @@ export function formatLimit(ms: number): string {
 export function oneWorse(s: Finding['severity'] & string): NonNullable<Finding['severity']> {
   return s === 'S1' ? 'S1' : (`S${Number(s.slice(1)) - 1}` as NonNullable<Finding['severity']>);
 }
+
+/** One step milder than `s` (S2 → S3), never past S4: the warn threshold of probes whose critical is their severity. */
+export function oneMilder(s: Finding['severity'] & string): NonNullable<Finding['severity']> {
+  return s === 'S4' ? 'S4' : (`S${Number(s.slice(1)) + 1}` as NonNullable<Finding['severity']>);
+}

@@ -11,6 +11,7 @@ import { actRoutes } from './routes/act.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { pushRoutes } from './routes/push.js';
 import { reviewRoutes } from './routes/review.js';
 import { silenceRoutes } from './routes/silences.js';
 import { statusRoutes } from './routes/status.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   now?: () => number;
   /** The silences the API adds and expires; the daemon passes its own so the engine hears of changes. */
   silences?: SilenceBook;
+  /** A push probe got a heartbeat (already stored): judge it now rather than at its next run. */
+  pushed?: (probe: string) => void;
 }
 
 /** Requests carry names and short notes; anything bigger is a mistake or an attack. */
@@ -119,5 +122,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   silenceRoutes(app, { get config() { return deps.config; }, silences }, now);
   // In its own scope, so its form-body parser does not reach the JSON API.
   void app.register(async (scope) => actRoutes(scope, deps, now));
+  pushRoutes(app, deps, now);
   return app;
 }

@@ -132,6 +132,7 @@ export function secretsOf(config: Config): string[] {
   for (const host of Object.values(config.hosts)) found.push(host.privateKey, host.passphrase);
   for (const database of Object.values(config.databases)) found.push(database.url, urlPassword(database.url));
   for (const probe of config.probes) {
+    found.push(...Object.values(probe.secrets ?? {}));
     if (probe.spec.type !== 'http') continue;
     found.push(urlPassword(probe.spec.url));
     for (const [name, value] of Object.entries(probe.spec.headers)) {

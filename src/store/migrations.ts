@@ -126,6 +126,17 @@ export const MIGRATIONS: readonly string[] = [
   -- /status lists the messages given up recently.
   CREATE INDEX outbox_dead ON outbox (dead_at) WHERE state = 'dead';
   `,
+  // 5: the last heartbeat of each push probe (POST /api/push/{id}), and since when one is expected,
+  // so a restart neither forgets a ping nor restarts the clock of a job that never pinged.
+  `
+  CREATE TABLE push_pings (
+    probe TEXT PRIMARY KEY,
+    watching_since INTEGER NOT NULL,
+    at INTEGER,
+    ok INTEGER,
+    message TEXT
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,7 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Incident, OutboundMessage, SubjectState, TimelineEntry } from '../types.js';
+import type { Incident, OutboundMessage, PushPing, PushState, SubjectState, TimelineEntry } from '../types.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
 import {
   incidentFromRow,
@@ -301,6 +301,21 @@ export class SqliteStore implements Store {
 
   expireSilence(id: number, by: string, at: number): Silence | null {
     return this.#silences.expire(id, by, at);
+  }
+
+  watchPush(probe: string, now: number): void {
+    this.#s.watchPush.run(probe, now);
+  }
+
+  recordPush(probe: string, ping: PushPing): void {
+    this.#s.recordPush.run({ probe, at: ping.at, ok: ping.ok ? 1 : 0, message: ping.message });
+  }
+
+  pushState(probe: string): PushState | null {
+    const row = this.#s.pushState.get(probe);
+    if (!row) return null;
+    const last = row.at === null ? null : { at: row.at, ok: row.ok === 1, message: row.message };
+    return { watchingSince: row.watching_since, last };
   }
 
   ping(now: number): void {

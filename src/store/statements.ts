@@ -109,6 +109,14 @@ export function prepareStatements(db: Database.Database) {
       `DELETE FROM outbox WHERE state != 'pending' AND coalesce(delivered_at, dead_at) < ?`,
     ),
     pruneUptime: db.prepare<[number]>(`DELETE FROM uptime WHERE hour <= ?`),
+    watchPush: db.prepare<[string, number]>(`INSERT INTO push_pings (probe, watching_since) VALUES (?, ?) ON CONFLICT (probe) DO NOTHING`),
+    recordPush: db.prepare<{ probe: string; at: number; ok: number; message: string | null }>(
+      `INSERT INTO push_pings (probe, watching_since, at, ok, message) VALUES (@probe, @at, @at, @ok, @message)
+       ON CONFLICT (probe) DO UPDATE SET at = excluded.at, ok = excluded.ok, message = excluded.message`,
+    ),
+    pushState: db.prepare<[string], { watching_since: number; at: number | null; ok: number | null; message: string | null }>(
+      `SELECT watching_since, at, ok, message FROM push_pings WHERE probe = ?`,
+    ),
     setMeta: db.prepare<[string, number]>(
       `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
     ),

@@ -1,6 +1,6 @@
 // The Store interface: everything vigil keeps across restarts, behind one small seam.
 import type { Silence } from '../incidents/silences.js';
-import type { Incident, IncidentEvent, OutboundMessage, SubjectState, TimelineEntry } from '../types.js';
+import type { Incident, IncidentEvent, OutboundMessage, PushPing, PushState, SubjectState, TimelineEntry } from '../types.js';
 import type { NewSilence, SilenceQuery } from './silences.js';
 
 export type { NewSilence, SilenceQuery } from './silences.js';
@@ -105,6 +105,13 @@ export interface Store {
   listSilences(q?: SilenceQuery): Silence[];
   /** Ends a silence still in force at `at`; null when it is unknown or already over. */
   expireSilence(id: number, by: string, at: number): Silence | null;
+
+  /** Push probes: begins expecting heartbeats for `probe` at `now`, unless it already did (or was pinged). */
+  watchPush(probe: string, now: number): void;
+  /** Keeps `ping` as the probe's last heartbeat. */
+  recordPush(probe: string, ping: PushPing): void;
+  /** The probe's last heartbeat and since when one is expected, or null when it was never watched. */
+  pushState(probe: string): PushState | null;
 
   /** Deletes resolved incidents, delivered messages, uptime rows and silences over for longer than the retention. */
   prune(now: number, retentionMs: number): { incidents: number; messages: number; uptime: number };

@@ -16,7 +16,8 @@ export type TriageStep =
   | { kind: 'compose_logs'; host: string; service: string; source: string }
   | { kind: 'pg_connections'; database: string; source: string }
   | { kind: 'pg_long_queries'; database: string; olderThanMs: number; source: string }
-  | { kind: 'impact'; database: string; sql: string; source: string };
+  | { kind: 'impact'; database: string; sql: string; source: string }
+  | { kind: 'disk'; host: string; source: string };
 
 export type TriageConfig = Pick<Config, 'probes' | 'hosts' | 'databases'>;
 export type TriageSubject = Pick<Incident, 'environment' | 'service' | 'rootProbe' | 'rootKey'>;
@@ -72,6 +73,7 @@ export function planTriage(incident: TriageSubject, config: TriageConfig): Triag
       steps.push({ kind: 'compose_logs', host, service: incident.service, source: `logs:${host}/${incident.service}` });
     }
   }
+  steps.push(...diskSteps(incident, root, rootDb, config));
   const known = [...databases].filter((d) => config.databases[d] !== undefined).slice(0, MAX_DATABASES);
   for (const database of known) {
     steps.push({ kind: 'pg_connections', database, source: `connections:${database}` });
@@ -82,6 +84,20 @@ export function planTriage(incident: TriageSubject, config: TriageConfig): Triag
     if (sql !== undefined && sql.trim() !== '') steps.push({ kind: 'impact', database, sql, source: `impact:${database}` });
   }
   return steps;
+}
+
+/**
+ * `df -P` where a full disk fits the incident: the host of a `host` probe (its own disks), and the
+ * host a root database is reached through (a database that cannot write stops). Not on a host that
+ * cannot be reached: the step would only repeat that.
+ */
+function diskSteps(incident: TriageSubject, root: ResolvedProbe | undefined, rootDb: string | undefined, config: TriageConfig): TriageStep[] {
+  const disks = new Set<string>();
+  if (root?.spec.type === 'host') disks.add(root.spec.host);
+  const via = rootDb === undefined ? undefined : config.databases[rootDb]?.via;
+  if (via !== undefined) disks.add(via);
+  if (incident.rootKey.startsWith('host:')) disks.delete(incident.rootKey.slice('host:'.length));
+  return [...disks].filter((h) => config.hosts[h] !== undefined).map((host) => ({ kind: 'disk', host, source: `df:${host}` }));
 }
 
 function databaseOf(p: ResolvedProbe): string | undefined {

@@ -4,6 +4,7 @@ import { probeSchema } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
 import { commandFailure, composeCommand, excerpt } from '../probes/compose-command.js';
 import { logText } from '../probes/compose-logs.js';
+import { parseDf, pct, usedShare } from '../probes/host.js';
 import { type Container, containerTable, parseComposePs } from '../probes/compose-ps.js';
 import { maskSecrets } from '../probes/mask-secrets.js';
 import { pgConnectionsProbe, type PgConnectionsProbe } from '../probes/pg-connections.js';
@@ -50,7 +51,20 @@ export async function runStep(step: TriageStep, ctx: StepContext): Promise<StepO
       return databaseProbe(step, ctx);
     case 'impact':
       return impact(step, ctx);
+    case 'disk':
+      return disk(step, ctx);
   }
+}
+
+/** The runbook has no disk step; `df -P` is what an operator runs next when a host or its database fails. */
+async function disk(step: Extract<TriageStep, { kind: 'disk' }>, ctx: StepContext): Promise<StepOutcome> {
+  const result = await exec(step.host, 'LC_ALL=C df -P', 'df -P', PS_MAX_BYTES, step.source, ctx);
+  if ('source' in result) return result;
+  const text = excerpt(maskSecrets(result.stdout.trim()));
+  const mounts = parseDf(result.stdout, []);
+  const fullest = [...mounts].sort((a, b) => usedShare(b) - usedShare(a)).slice(0, 2);
+  const headline = fullest.length === 0 ? `disk ${step.host}: no mounts read` : `disk ${step.host}: ${fullest.map((m) => `${m.mount} ${pct(usedShare(m))}`).join(', ')}`;
+  return { source: step.source, ok: mounts.length > 0, text, headline: oneLineCut(maskSecrets(headline)) };
 }
 
 function probeContext(ctx: StepContext): ProbeContext {

@@ -47,6 +47,22 @@ case "$*" in
   *) echo "docker: unexpected arguments: $*" >&2; exit 1 ;;
 esac
 `);
+  // The host probe's `df` and `cat /proc/meminfo` answer a Sartiq VM's output, only in the C locale it asks for.
+  const hostFixtures = join(FIXTURES, '..', 'host');
+  writeFileSync(join(bin, 'df'), `#!/bin/sh
+[ "$LC_ALL" = C ] || { echo "df: expected LC_ALL=C, got '$LC_ALL'" >&2; exit 3; }
+case "$*" in
+  "-P") /bin/cat ${shq(join(hostFixtures, 'df-P.txt'))} ;;
+  "-Pi") /bin/cat ${shq(join(hostFixtures, 'df-Pi.txt'))} ;;
+  *) echo "df: unexpected arguments: $*" >&2; exit 1 ;;
+esac
+`);
+  writeFileSync(join(bin, 'cat'), `#!/bin/sh
+[ "$*" = /proc/meminfo ] && exec /bin/cat ${shq(join(hostFixtures, 'meminfo.txt'))}
+exec /bin/cat "$@"
+`);
+  chmodSync(join(bin, 'df'), 0o755);
+  chmodSync(join(bin, 'cat'), 0o755);
   // ForceCommand runs for exec sessions only; TCP forwarding is untouched by it.
   writeFileSync(join(dir, 'force.sh'), `#!/bin/sh\nPATH=${shq(bin)}:$PATH\nexport PATH\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`);
   chmodSync(join(bin, 'docker'), 0o755);
@@ -114,6 +130,7 @@ probes:
   - { id: app-errors, type: compose_logs, host: real-ssh, service: backend, pattern: "ERROR|Traceback" }
   - { id: impostor-ps, type: compose_ps, host: impostor, services: { backend: S1 } }
   - { id: app-db-ready, type: pg_ready, database: app-db }
+  - { id: app-disks, type: host, host: real-ssh }
 `;
   const config = loadConfigText(yaml, 'openssh-e2e.yaml', { E2E_SSH_KEY: client.private, E2E_DB_URL: pg.monitorUrl });
   const log = pino({ enabled: false });
@@ -139,6 +156,17 @@ probes:
     const f = byKey(await run('app-errors'));
     t.match(f['app-errors'], { ok: false, values: { count: 4 } });
     t.notMatch(f['app-errors']?.evidence ?? '', 'hunter2');
+  });
+
+  t.test('host: df -P, df -Pi and /proc/meminfo through sshd, one finding per mount', async (t) => {
+    const f = byKey(await run('app-disks'));
+    t.match(f['host:real-ssh'], { ok: true });
+    t.match(f['app-disks'], { ok: true, message: 'real-ssh: 3 mounts, fullest / 91%, memory 92% used' });
+    t.match(f['app-disks:disk:/'], { ok: false, severity: 'S3', message: /^disk filling: \/ on real-ssh 91% full/ });
+    t.match(f['app-disks:disk:/var/lib/postgresql data'], { ok: false, severity: 'S2', message: /^out of inodes: / });
+    t.match(f['app-disks:disk:/boot/efi'], { ok: true });
+    t.match(f['app-disks:memory'], { ok: false, severity: 'S3' });
+    t.equal(f['app-disks:disk:/snap/core20/2318'], undefined, "snap's always-full images are left out");
   });
 
   t.test('a host presenting another key is a possible interception, never logged in to', async (t) => {

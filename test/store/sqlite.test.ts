@@ -187,3 +187,22 @@ t.test(':memory: works', async (t) => {
   t.equal(store.getIncident(7)?.summary, 'Backend DB unreachable');
   t.ok(store.sizeBytes() > 0);
 });
+
+t.test('push heartbeats: the clock of a probe never pinged, the last ping kept across a reopen', async (t) => {
+  const file = join(tmpDir(t), 'vigil.db');
+  let store = openStore(file);
+  t.equal(store.pushState('nightly-backup'), null, 'a probe never watched has no state');
+  store.watchPush('nightly-backup', 1_000);
+  store.watchPush('nightly-backup', 5_000);
+  t.same(store.pushState('nightly-backup'), { watchingSince: 1_000, last: null }, 'watching again keeps the first clock');
+  store.recordPush('nightly-backup', { at: 7_000, ok: false, message: 'pg_dump failed' });
+  store.close();
+  store = openStore(file);
+  t.teardown(() => store.close());
+  t.same(store.pushState('nightly-backup'), { watchingSince: 1_000, last: { at: 7_000, ok: false, message: 'pg_dump failed' } }, 'kept across a restart');
+  store.recordPush('nightly-backup', { at: 9_000, ok: true, message: null });
+  store.watchPush('nightly-backup', 10_000);
+  t.same(store.pushState('nightly-backup'), { watchingSince: 1_000, last: { at: 9_000, ok: true, message: null } }, 'only the last ping is kept');
+  store.recordPush('hourly-export', { at: 2_000, ok: true, message: null });
+  t.same(store.pushState('hourly-export'), { watchingSince: 2_000, last: { at: 2_000, ok: true, message: null } }, 'a ping before any watch starts the clock too');
+});

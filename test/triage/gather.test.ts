@@ -1,4 +1,5 @@
 // Gathering triage against real peers: an in-process SSH host playing docker, a database port nobody listens on.
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import t from 'tap';
 import { loadConfigText } from '../../src/config/load.js';
@@ -125,3 +126,17 @@ async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
   }
   return pred();
 }
+
+t.test('the df -P step: the table as evidence, the fullest mounts in the headline, pseudo filesystems left out', async (t) => {
+  const host = await startSshServer(t);
+  const df = readFileSync(new URL('../fixtures/host/df-P.txt', import.meta.url), 'utf8');
+  host.reply = (command) => (command === 'LC_ALL=C df -P' ? { stdout: df } : { stderr: 'unexpected\n', code: 2 });
+  const { transports } = await fleet(t, host);
+  const result = await gatherTriage([{ kind: 'disk', host: 'app-1', source: 'df:app-1' }], { transports, log });
+  t.match(result.evidence[0], { source: 'df:app-1', text: /^Filesystem +1024-blocks[^\n]+\n(.+\n)*\/dev\/sda1 +50620216 46012400 +4591432 +91% \/\n/ });
+  t.equal(result.summary, '· disk app-1: / 91%, /var/lib/postgresql data 21%');
+  t.equal(result.failed, 0);
+  host.reply = () => ({ stderr: 'df: command not found\n', code: 127 });
+  const broken = await gatherTriage([{ kind: 'disk', host: 'app-1', source: 'df:app-1' }], { transports, log });
+  t.equal(broken.failed, 1, 'a df that cannot run is a failed step with its reason');
+});

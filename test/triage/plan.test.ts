@@ -24,6 +24,7 @@ probes:
   - { id: backend-health, type: http, environment: production, service: backend, url: "https://api.example.com/health", depends_on: [backend-gateway] }
   - { id: backend-gateway, type: http, environment: production, service: gateway, url: "https://gw.example.com/", depends_on: [prod-db-ready] }
   - { id: webapp, type: http, environment: production, service: webapp, url: "https://app.example.com/" }
+  - { id: compute-disks, type: host, host: prod-compute }
 `;
 const config = loadConfigText(FLEET, 'plan-test.yaml', { KEY: 'not read by the plan', DB: 'postgres://vigil:pw@127.0.0.1:5432/app' });
 const sources = (incident: Parameters<typeof planTriage>[0]) => planTriage(incident, config).map((s) => s.source);
@@ -32,8 +33,8 @@ t.test('a database incident: ps and the db logs on the host that runs it, then c
   const steps = planTriage({ environment: 'production', service: 'db', rootProbe: 'prod-db-ready', rootKey: 'prod-db-ready' }, config);
   t.same(
     steps.map((s) => s.source),
-    ['compose-ps:prod-app', 'logs:prod-app/db', 'connections:prod-db', 'long-queries:prod-db', 'impact:prod-db'],
-    'in the runbook order; the staging host that also lists db is another environment',
+    ['compose-ps:prod-app', 'logs:prod-app/db', 'df:prod-app', 'connections:prod-db', 'long-queries:prod-db', 'impact:prod-db'],
+    'in the runbook order, with df -P of the host the database is reached through; the staging host that also lists db is another environment',
   );
   t.match(steps.find((s) => s.kind === 'pg_long_queries'), { olderThanMs: 5 * 60_000 }, "the operator's own older_than");
   t.match(steps.find((s) => s.kind === 'impact'), { database: 'prod-db', sql: 'SELECT count(*) FROM sessions' });
@@ -95,4 +96,11 @@ probes:
     planTriage({ environment: 'production', service: 'db', rootProbe: 'db-ready', rootKey: 'db-ready' }, tunnelled).map((s) => s.source),
     ['compose-ps:vm', 'logs:vm/db', 'connections:db', 'long-queries:db'],
   );
+});
+
+t.test("df -P fits a host probe's own host and a root database's tunnel host, never a host that cannot be reached", async (t) => {
+  t.same(sources({ environment: 'production', service: 'prod-compute', rootProbe: 'compute-disks', rootKey: 'compute-disks:disk:/' }), ['df:prod-compute']);
+  t.same(sources({ environment: 'production', service: 'prod-compute', rootProbe: 'compute-disks', rootKey: 'host:prod-compute' }), ['compose-ps:prod-compute']);
+  t.notOk(sources({ environment: 'production', service: 'compute-db', rootProbe: 'compute-db-ready', rootKey: 'compute-db-ready' }).some((s) => s.startsWith('df:')), 'no tunnel, no host to read');
+  t.notOk(sources({ environment: 'production', service: 'backend', rootProbe: 'backend-health', rootKey: 'backend-health' }).some((s) => s.startsWith('df:')), 'an http root reaches its database but is not a disk matter');
 });
