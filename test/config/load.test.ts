@@ -1,5 +1,5 @@
 // The loader on real files: the shipped configs load, defaults and inheritance apply, secrets resolve, the result is frozen.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,6 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const SARTIQ_ENV: NodeJS.ProcessEnv = {
   VIGIL_API_TOKEN: 'api-token-1111',
-  VIGIL_SSH_PRIVATE_KEY: '-----BEGIN OPENSSH PRIVATE KEY-----\nssh-key-2222\n-----END OPENSSH PRIVATE KEY-----\n',
   PROD_BACKEND_DB_URL: 'postgres://vigil:pw-3333@127.0.0.1:5432/app',
   PROD_COMPUTE_DB_URL: 'postgres://vigil:pw-4444@127.0.0.1:5432/app',
   STAGING_BACKEND_DB_URL: 'postgres://vigil:pw-5555@127.0.0.1:5432/app',
@@ -54,13 +53,21 @@ t.test('probes/local.yaml loads with no secrets at all', async (t) => {
   t.ok(config.probes.some((p) => p.spec.type === 'http' && (p.spec.expect.json !== undefined || p.spec.expect.body_contains !== undefined)));
 });
 
+const SARTIQ_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nssh-key-2222\n-----END OPENSSH PRIVATE KEY-----\n';
+/** The key file the deploy recipes provide (test/deploy/recipes.test.ts runs them for real), here in a temp dir. */
+const SARTIQ_KEY_PATH = '/run/credentials/vigil.service/ssh_key';
+
 t.test('probes/sartiq.yaml loads the real fleet with its secrets', async (t) => {
-  const config = loadConfig(path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV);
+  const keyFile = path.join(tempDir(t), 'ssh_key');
+  writeFileSync(keyFile, SARTIQ_KEY);
+  const text = readFileSync(path.join(root, 'probes/sartiq.yaml'), 'utf8');
+  t.ok(text.includes(`private_key_file: ${SARTIQ_KEY_PATH}`), 'the key comes from the file the recipes provide');
+  const config = loadConfigText(text.replaceAll(SARTIQ_KEY_PATH, keyFile), path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV);
   t.same(config.environments, { production: { severityCap: null }, staging: { severityCap: 'S3' }, dev: { severityCap: 'S4' } });
   t.same(Object.keys(config.hosts).sort(), ['prod-backend', 'prod-compute', 'staging-backend', 'staging-compute']);
   t.equal(config.hosts['prod-backend']?.address, '10.0.0.2');
   t.equal(config.hosts['staging-compute']?.address, '10.0.1.4');
-  t.equal(config.hosts['prod-backend']?.privateKey, SARTIQ_ENV.VIGIL_SSH_PRIVATE_KEY);
+  t.equal(config.hosts['prod-backend']?.privateKey, SARTIQ_KEY);
   t.equal(config.hosts['prod-backend']?.port, 22, 'port defaults to 22');
   t.equal(config.databases['prod-backend-db']?.url, SARTIQ_ENV.PROD_BACKEND_DB_URL);
   t.equal(config.server.apiToken, SARTIQ_ENV.VIGIL_API_TOKEN);
