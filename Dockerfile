@@ -25,13 +25,14 @@ RUN --mount=type=secret,id=ca-bundle \
  && rm -rf /root/.npm /root/.cache
 
 # The compiled code: production sources only (tests and benchmarks are not part of the image). No
-# install scripts run: the compiler needs the dependencies' types, not their native builds.
+# install scripts run and no optional package (embedded PostgreSQL's binaries) is fetched: the compiler
+# needs the dependencies' types only.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=ca-bundle \
     if [ -f /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
- && npm ci --ignore-scripts --no-audit --no-fund
+ && npm ci --ignore-scripts --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.image.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.image.json

@@ -9,7 +9,7 @@
 # Environment (all optional):
 #   VIGIL_IMAGE_TAG        the image's name (default localhost/vigil:local; --tag overrides)
 #   VIGIL_PODMAN_ROOT      podman storage (--root) and
-#   VIGIL_PODMAN_RUNROOT   its run state (--runroot); default: podman's own
+#   VIGIL_PODMAN_RUNROOT   its run state (--runroot, and --tmpdir under it); default: podman's own
 #   VIGIL_BASE_CACHE       a directory where the base image's rootfs is kept as a tarball, so a
 #                          later build (even with fresh podman storage) skips debootstrap
 #   DEBIAN_MIRROR          the Debian mirror; default: the first bookworm one apt is configured with
@@ -36,7 +36,8 @@ command -v podman >/dev/null || die "podman is not installed (apt-get install po
 
 podman_opts=(--storage-driver=vfs --events-backend=file)
 [ -n "${VIGIL_PODMAN_ROOT:-}" ] && podman_opts+=(--root "$VIGIL_PODMAN_ROOT")
-[ -n "${VIGIL_PODMAN_RUNROOT:-}" ] && podman_opts+=(--runroot "$VIGIL_PODMAN_RUNROOT")
+# libpod's own run state (locks, events) goes with the run root, so a dedicated storage shares nothing.
+[ -n "${VIGIL_PODMAN_RUNROOT:-}" ] && podman_opts+=(--runroot "$VIGIL_PODMAN_RUNROOT" --tmpdir "$VIGIL_PODMAN_RUNROOT/libpod")
 pm() { podman "${podman_opts[@]}" "$@"; }
 
 # --- this machine's Node 20: the binary, npm and the headers native modules compile against -------
@@ -133,6 +134,6 @@ build_args=(--build-arg "NODE_IMAGE=$base" --build-arg "NODE_HEADERS_DIR=/usr")
 [ -f "$ca_bundle" ] && build_args+=(--secret "id=ca-bundle,src=$ca_bundle")
 say "building $tag"
 started=$(date +%s)
-pm build --isolation=chroot --format docker "${build_args[@]}" -t "$tag" -f Dockerfile .
+pm build --isolation=chroot --format docker --jobs 2 "${build_args[@]}" -t "$tag" -f Dockerfile .
 size=$(pm image inspect --format '{{.Size}}' "$tag")
 say "built $tag in $(( $(date +%s) - started )) s: $(( size / 1000000 )) MB"

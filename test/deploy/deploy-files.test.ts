@@ -122,3 +122,12 @@ t.test('one Node.js requirement: package.json engines, README, Dockerfile, syste
   }
   t.equal(/^RestartPreventExitStatus=(.*)$/m.exec(unit)?.[1], '78', 'a refused Node is not restarted in a loop');
 });
+
+t.test('the image compiles production code alone: nothing under src/ reaches test/, bench/ or scripts/', async (t) => {
+  t.match(read('Dockerfile'), /^RUN npx tsc -p tsconfig\.image\.json$/m, 'the build stage compiles tsconfig.image.json');
+  const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
+  const { stdout } = await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.image.json', '--listFilesOnly'], { cwd: ROOT, maxBuffer: 16 << 20 });
+  const ours = stdout.split('\n').filter((file) => file !== '' && !file.includes('/node_modules/'));
+  t.ok(ours.some((file) => file === `${ROOT}src/cli.ts`), 'the CLI is part of it');
+  t.same(ours.filter((file) => !file.startsWith(`${ROOT}src/`)), [], 'every compiled file is under src/');
+});

@@ -34,16 +34,18 @@ const skip = absent && !process.env.CI ? absent : false;
 
 t.test('scripts/build-image.sh builds an image that validates, serves /healthz and stops cleanly as its own user', { skip }, async (t) => {
   // Podman storage of this test alone, removed at the end; the base image's rootfs is kept between runs.
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-image-'));
-  const storage = { root: join(dir, 'root'), runroot: join(dir, 'runroot'), tmpdir: join(dir, 'tmp') };
-  const podmanArgs = ['--storage-driver=vfs', '--events-backend=file', '--root', storage.root, '--runroot', storage.runroot, '--tmpdir', storage.tmpdir];
+  // VIGIL_IMAGE_TEST_STORAGE=DIR keeps the storage too (its layer cache makes a rerun take seconds).
+  const kept = process.env.VIGIL_IMAGE_TEST_STORAGE;
+  const dir = kept ?? mkdtempSync(join(tmpdir(), 'vigil-image-'));
+  const storage = { root: join(dir, 'root'), runroot: join(dir, 'runroot') };
+  // The options scripts/build-image.sh gives podman for these directories.
+  const podmanArgs = ['--storage-driver=vfs', '--events-backend=file', '--root', storage.root, '--runroot', storage.runroot, '--tmpdir', join(storage.runroot, 'libpod')];
   const podman = (...args: string[]) => run('podman', [...podmanArgs, ...args], { maxBuffer: 64 << 20 });
   // Undone last-in first-out: the daemon stops before its root goes, the storage goes last.
-  const cleanups: Array<() => unknown> = [() => rmSync(dir, { recursive: true, force: true })];
+  const cleanups: Array<() => unknown> = kept ? [] : [() => rmSync(dir, { recursive: true, force: true }), () => podman('rmi', '--all', '--force').catch(() => {})];
   t.teardown(async () => {
     for (const undo of cleanups.reverse()) await undo();
   });
-  cleanups.push(() => podman('rmi', '--all', '--force').catch(() => {}));
 
   const started = Date.now();
   const built = await run('bash', [join(ROOT, 'scripts/build-image.sh'), '--tag', TAG], {
