@@ -1,35 +1,50 @@
-# vigil's image: built with dev dependencies, run with production ones only, as an unprivileged user.
-# docker build -t vigil . && docker run -v ./vigil.yaml:/etc/vigil/vigil.yaml:ro -v vigil-data:/var/lib/vigil vigil
+# vigil's image: compiled and its native module built in throwaway stages; the final stage holds Node 20,
+# the production dependencies, the compiled code and the example configs, run by an unprivileged user.
+#   docker build -t vigil .                                   (with a registry)
+#   scripts/build-image.sh                                    (podman, no registry: builds its own base)
+#   docker run -p 127.0.0.1:9477:9477 -v ./vigil.yaml:/etc/vigil/vigil.yaml:ro -v vigil-data:/var/lib/vigil vigil
+# vigil needs Node.js 20.19 or later in the 20 line (package.json "engines"); the base image provides it.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
+# Production dependencies. better-sqlite3 compiles from source when no prebuilt binary can be fetched.
+# Behind a TLS-inspecting proxy, two settings reach npm here and in the build stage only: the CA bundle,
+# as the build secret `ca-bundle` (no layer keeps it), and NODE_HEADERS_DIR, the prefix holding
+# include/node, so node-gyp uses those headers instead of downloading them.
+FROM ${NODE_IMAGE} AS deps
+ARG NODE_HEADERS_DIR=
 WORKDIR /app
-# better-sqlite3 compiles from source when no prebuilt binary can be fetched.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-COPY bin ./bin
+COPY package.json package-lock.json ./
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -f /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
+ && if [ -n "$NODE_HEADERS_DIR" ]; then export npm_config_nodedir="$NODE_HEADERS_DIR"; fi \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild better-sqlite3 \
+ && rm -rf /root/.npm /root/.cache
+
+# The compiled code: production sources only (tests and benchmarks are not part of the image). No
+# install scripts run and no optional package (embedded PostgreSQL's binaries) is fetched: the compiler
+# needs the dependencies' types only.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -f /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
+ && npm ci --ignore-scripts --omit=optional --no-audit --no-fund
+COPY tsconfig.json tsconfig.image.json ./
 COPY src ./src
-COPY bench ./bench
-# `prepare` builds dist/ as part of npm ci.
-RUN npm ci --no-audit --no-fund
+RUN npx tsc -p tsconfig.image.json
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     VIGIL_CONFIG=/etc/vigil/vigil.yaml \
     VIGIL_HEALTHCHECK_URL=http://127.0.0.1:9477/healthz
 WORKDIR /app
-COPY package.json package-lock.json ./
-# Production dependencies only. Scripts are skipped (`prepare` would run tsc, a dev dependency) and
-# better-sqlite3's native build is run on its own; the compiler goes again in the same layer.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm rebuild better-sqlite3 \
- && apt-get purge -y python3 make g++ && apt-get autoremove -y \
- && rm -rf /var/lib/apt/lists/* /root/.npm /root/.cache
-COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
 COPY bin ./bin
 # The status page's templates are read at run time from src/server/views (tsc does not copy them).
 COPY src/server/views ./src/server/views

@@ -13,7 +13,6 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const SARTIQ_ENV: NodeJS.ProcessEnv = {
   VIGIL_API_TOKEN: 'api-token-1111',
-  VIGIL_SSH_PRIVATE_KEY: '-----BEGIN OPENSSH PRIVATE KEY-----\nssh-key-2222\n-----END OPENSSH PRIVATE KEY-----\n',
   PROD_BACKEND_DB_URL: 'postgres://vigil:pw-3333@127.0.0.1:5432/app',
   PROD_COMPUTE_DB_URL: 'postgres://vigil:pw-4444@127.0.0.1:5432/app',
   STAGING_BACKEND_DB_URL: 'postgres://vigil:pw-5555@127.0.0.1:5432/app',
@@ -67,12 +66,13 @@ function pinnedSartiq(): string {
 
 t.test('probes/sartiq.yaml refuses its placeholder host-key pins, naming the command that gets each one', async (t) => {
   const err = refusal(() => loadConfig(path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV));
+  const pins = err.problems.filter((p) => p.path.endsWith('.host_key_sha256'));
   t.same(
-    err.problems.map((p) => p.path),
+    pins.map((p) => p.path),
     ['hosts.prod-backend.host_key_sha256', 'hosts.prod-compute.host_key_sha256', 'hosts.staging-backend.host_key_sha256', 'hosts.staging-compute.host_key_sha256'],
-    'the four pins, and nothing else',
+    'each of the four pins',
   );
-  t.match(err.problems[0]!.message, /is a placeholder, not a real host key fingerprint; get the real one from a trusted network with: ssh-keyscan -t ed25519 10\.0\.0\.2 \| ssh-keygen -lf -$/);
+  t.match(pins[0]!.message, /is a placeholder, not a real host key fingerprint; get the real one from a trusted network with: ssh-keyscan -t ed25519 10\.0\.0\.2 \| ssh-keygen -lf -$/);
 });
 
 t.test('a host-key pin that is not a fingerprint is refused with the keyscan line for that host and port', async (t) => {
@@ -87,13 +87,21 @@ hosts:
   t.match(pinProblem(placeholder), /placeholder/);
 });
 
+const SARTIQ_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nssh-key-2222\n-----END OPENSSH PRIVATE KEY-----\n';
+/** The key file the deploy recipes provide (test/deploy/recipes.test.ts runs them for real), here in a temp dir. */
+const SARTIQ_KEY_PATH = '/run/credentials/vigil.service/ssh_key';
+
 t.test('probes/sartiq.yaml loads the real fleet with its secrets', async (t) => {
-  const config = loadConfigText(pinnedSartiq(), path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV, root);
+  const keyFile = path.join(tempDir(t), 'ssh_key');
+  writeFileSync(keyFile, SARTIQ_KEY);
+  const text = pinnedSartiq();
+  t.ok(text.includes(`private_key_file: ${SARTIQ_KEY_PATH}`), 'the key comes from the file the recipes provide');
+  const config = loadConfigText(text.replaceAll(SARTIQ_KEY_PATH, keyFile), path.join(root, 'probes/sartiq.yaml'), SARTIQ_ENV);
   t.same(config.environments, { production: { severityCap: null }, staging: { severityCap: 'S3' }, dev: { severityCap: 'S4' } });
   t.same(Object.keys(config.hosts).sort(), ['prod-backend', 'prod-compute', 'staging-backend', 'staging-compute']);
   t.equal(config.hosts['prod-backend']?.address, '10.0.0.2');
   t.equal(config.hosts['staging-compute']?.address, '10.0.1.4');
-  t.equal(config.hosts['prod-backend']?.privateKey, SARTIQ_ENV.VIGIL_SSH_PRIVATE_KEY);
+  t.equal(config.hosts['prod-backend']?.privateKey, SARTIQ_KEY);
   t.equal(config.hosts['prod-backend']?.port, 22, 'port defaults to 22');
   t.equal(config.databases['prod-backend-db']?.url, SARTIQ_ENV.PROD_BACKEND_DB_URL);
   t.equal(config.server.apiToken, SARTIQ_ENV.VIGIL_API_TOKEN);

@@ -11,6 +11,15 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/** How to start vigil other than with this checkout's bin/vigil.js (an image's entrypoint under chroot). */
+export interface Launch {
+  /** The program and the arguments that come before vigil's own. */
+  file: string;
+  args: string[];
+  /** The whole environment (instead of this process's). */
+  env: NodeJS.ProcessEnv;
+}
+
 export class VigilProcess {
   readonly child: ChildProcess;
   readonly lines: LogLine[] = [];
@@ -19,9 +28,9 @@ export class VigilProcess {
   #buf = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [VIGIL_BIN, ...args], {
-      env: { ...process.env, VIGIL_LOG_LEVEL: 'debug', ...env },
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, launch: Launch = { file: process.execPath, args: [VIGIL_BIN], env: process.env }) {
+    this.child = spawn(launch.file, [...launch.args, ...args], {
+      env: { ...launch.env, VIGIL_LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
