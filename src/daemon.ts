@@ -175,6 +175,9 @@ export class Daemon {
     d.#every(PRUNE_MS, () => d.store.prune(d.#now(), d.#config.store.retentionMs));
     d.#every(5_000, () => d.#pingStore());
     d.#heartbeat?.start();
+    if (opts.config.server.actionSecret && !opts.config.server.publicUrl) {
+      d.log.warn('server.action_secret is set but server.public_url is not: alerts carry no Acknowledge links until it is');
+    }
     const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
     d.log.info(
       { probes: d.#probes.size, open_incidents: open, store: opts.config.store.path, listen: opts.listen === false ? null : opts.config.server.listen },
