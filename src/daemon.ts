@@ -216,6 +216,9 @@ export class Daemon {
     d.#every(5_000, () => d.#pingStore());
     d.#heartbeat?.start();
     d.#oncallSync?.start();
+    if (opts.config.server.actionSecret && !opts.config.server.publicUrl) {
+      d.log.warn('server.action_secret is set but server.public_url is not: alerts carry no Acknowledge links until it is');
+    }
     const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
     d.log.info(
       { probes: d.#probes.size, open_incidents: open, store: opts.config.store.path, listen: opts.listen === false ? null : opts.config.server.listen },
