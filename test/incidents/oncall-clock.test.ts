@@ -1,6 +1,7 @@
 // What the engine gives Better Stack on-call: the first reminder marks the respond-by time passing,
 // and an ack or resolve made elsewhere carries where (`via`) through to its event and timeline.
 import t from 'tap';
+import type { IncidentEvent } from '../../src/types.js';
 import { fail, Harness, meta, MINUTE, config } from './fixtures.js';
 
 const critical = meta('api', { summary: 'Backend API down', severity: 'S1', failureThreshold: 1, successThreshold: 1 });
@@ -10,7 +11,7 @@ t.test('only the reminder at the respond-by time is marked as missed, S1 at 30 m
   const h = new Harness(config([critical, major]));
   h.run('api', fail('api'));
   h.run('queue', fail('queue'));
-  const reminders = [];
+  const reminders: IncidentEvent[] = [];
   for (let m = 1; m <= 241; m += 1) reminders.push(...h.at(m * MINUTE).tick().events.filter((e) => e.type === 'reminder'));
   const of = (severity: string) => reminders.filter((e) => e.severity === severity).map((e) => [(e.at - e.openedAt) / MINUTE, e.respondByMissed === true]);
   t.same(of('S1'), [[30, true], [60, false], [90, false], [120, false], [150, false], [180, false], [210, false], [240, false]]);

@@ -14,6 +14,9 @@ import { incidentEvent } from '../helpers/events.js';
 
 const TOKEN = 'uptime-test-token-123';
 
+/** The part of a tap test the harness needs: somewhere to hang its cleanup. */
+type Test = Pick<typeof t, 'teardown'>;
+
 function oncallConfig(over: Partial<OncallConfig> = {}): OncallConfig {
   return {
     apiToken: TOKEN,
@@ -90,10 +93,10 @@ t.test('answers: 409 on ack/resolve is done; 429 waits Retry-After; 5xx retries;
   t.equal(retryAfter(new Date(now + 3_000).toUTCString(), now), 3_000, 'an HTTP date works too');
   t.match(classify('create', 503, 'oops', {}, now), { ok: false, permanent: false });
   for (const status of [401, 403, 422]) t.match(classify('create', status, '{"errors":{"summary":["can\'t be blank"]}}', {}, now), { ok: false, permanent: true, outcome: 'rejected' });
-  t.match(classify('create', 422, '{"errors":{"summary":["can\'t be blank"]}}', {}, now).error, /422: \{"summary"/);
+  t.match(classify('create', 422, '{"errors":{"summary":["can\'t be blank"]}}', {}, now), { error: /422: \{"summary"/ });
 });
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], fakeOpts: { rateLimitFirst?: number; token?: string } = {}) {
+async function setup(t: Test, fakeOpts: { rateLimitFirst?: number; token?: string } = {}) {
   const fake = await new FakeBetterStackUptime({ token: TOKEN, ...(fakeOpts.rateLimitFirst === undefined ? {} : { rateLimitFirst: fakeOpts.rateLimitFirst }) }).start();
   t.teardown(() => fake.close());
   const store = openStore(':memory:');
