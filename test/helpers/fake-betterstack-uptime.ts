@@ -35,6 +35,8 @@ export class FakeBetterStackUptime {
   readonly app: FastifyInstance;
   readonly calls: UptimeCall[] = [];
   readonly incidents = new Map<string, FakeIncident>();
+  /** While true, every request is answered 503 (an outage). */
+  unavailable = false;
   readonly #token: string;
   #rateLimitFirst: number | undefined;
   /** Answers for the next requests, before any other rule. */
@@ -55,6 +57,10 @@ export class FakeBetterStackUptime {
         this.#rateLimitFirst = undefined;
         record(429);
         return reply.code(429).header('retry-after', String(seconds)).send({ errors: 'Too many requests' });
+      }
+      if (this.unavailable) {
+        record(503);
+        return reply.code(503).send('Service Unavailable');
       }
       const scripted = this.#script.shift();
       if (scripted !== undefined) {
