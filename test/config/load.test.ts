@@ -68,6 +68,7 @@ t.test('probes/sartiq.yaml loads the real fleet with its secrets', async (t) => 
     errors: SARTIQ_ENV.DISCORD_WEBHOOK_ERRORS,
     warnings: SARTIQ_ENV.DISCORD_WEBHOOK_WARNINGS,
     ops: SARTIQ_ENV.DISCORD_WEBHOOK_OPS,
+    mentionRole: null,
   });
   t.equal(config.alerts.betterstack?.sourceToken, SARTIQ_ENV.BETTERSTACK_SOURCE_TOKEN);
   t.equal(config.alerts.betterstack?.heartbeatUrl, SARTIQ_ENV.BETTERSTACK_HEARTBEAT_URL);
