@@ -194,3 +194,16 @@ t.test('escalate reaches only incidents nobody acknowledged; an ack for an incid
   await outbox.drain();
   t.equal(fake.writes().length, 3, 'vigil acks it in its record (409 there)');
 });
+
+t.test('an ack made in Better Stack reaches the incident\'s other Better Stack incident, never the one acked there', async (t) => {
+  const { fake, store, outbox, enqueue } = await setup(t);
+  enqueue({ action: 'create', event: { ...opened, severity: 'S2' } });
+  enqueue({ action: 'create', event: { ...opened, type: 'escalated', previousSeverity: 'S2' } });
+  await outbox.drain();
+  fake.acknowledgeFromPhone('9001', 'alice@sartiq.com');
+  store.setOncallState('9001', 'acknowledged', Date.now()); // what the sync records before vigil's ack
+  enqueue({ action: 'acknowledge', event: { ...opened, type: 'acknowledged', by: 'alice@sartiq.com', via: 'Better Stack' } });
+  await outbox.drain();
+  t.strictSame(fake.writes(), ['POST /api/v3/incidents 201', 'POST /api/v3/incidents 201', 'POST /api/v3/incidents/9000/acknowledge 200']);
+  t.equal(fake.incidents.get('9000')!.acknowledgedBy, 'alice@sartiq.com');
+});

@@ -17,8 +17,9 @@ t.test('opening, reopening, escalation into and hand-over of an S1/S2 create a B
   }
   t.equal(oncallAction(incidentEvent({ type: 'acknowledged', by: 'bob' }), ['S1']), 'acknowledge');
   t.equal(oncallAction(incidentEvent({ type: 'resolved' }), ['S1']), 'resolve');
-  t.equal(oncallAction(incidentEvent({ type: 'acknowledged', by: 'alice', via: 'Better Stack' }), ['S1']), null, 'an ack made in Better Stack is not sent back');
-  t.equal(oncallAction(incidentEvent({ type: 'resolved', by: 'alice', via: 'Better Stack' }), ['S1']), null);
+  // Made in Better Stack: still routed, for the incident's other Better Stack incidents (the sink skips the one acted on).
+  t.equal(oncallAction(incidentEvent({ type: 'acknowledged', by: 'alice', via: 'Better Stack' }), ['S1']), 'acknowledge');
+  t.equal(oncallAction(incidentEvent({ type: 'resolved', by: 'alice', via: 'Better Stack' }), ['S1']), 'resolve');
   t.equal(oncallAction(incidentEvent({ type: 'reminder', respondByMissed: true }), ['S1']), 'escalate');
   t.equal(oncallAction(incidentEvent({ type: 'reminder' }), ['S1']), null, 'later reminders do not escalate again');
   for (const type of ['symptom', 'deescalated', 'note', 'review'] as IncidentEventType[]) t.equal(oncallAction(incidentEvent({ type }), ['S1', 'S2']), null, type);
