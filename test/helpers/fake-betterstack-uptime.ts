@@ -99,27 +99,20 @@ export class FakeBetterStackUptime {
       return incident ? send(req, reply, 200, this.#json(incident)) : send(req, reply, 404, { errors: 'Resource not found' });
     });
 
-    this.app.post<{ Params: { id: string } }>('/api/v3/incidents/:id/acknowledge', async (req, reply) => {
-      const incident = this.incidents.get(req.params.id);
-      if (!incident) return send(req, reply, 404, { errors: 'Resource not found' });
-      if (incident.acknowledgedAt !== null || incident.resolvedAt !== null) return send(req, reply, 409, { errors: 'Incident already acknowledged' });
-      const by = (req.body as Record<string, unknown> | null)?.acknowledged_by;
-      if (by !== undefined && typeof by !== 'string') return send(req, reply, 422, { errors: { acknowledged_by: ['must be a string'] } });
-      incident.acknowledgedAt = new Date().toISOString();
-      incident.acknowledgedBy = by ?? null;
-      return send(req, reply, 200, this.#json(incident));
-    });
-
-    this.app.post<{ Params: { id: string } }>('/api/v3/incidents/:id/resolve', async (req, reply) => {
-      const incident = this.incidents.get(req.params.id);
-      if (!incident) return send(req, reply, 404, { errors: 'Resource not found' });
-      if (incident.resolvedAt !== null) return send(req, reply, 409, { errors: 'Incident already resolved' });
-      const by = (req.body as Record<string, unknown> | null)?.resolved_by;
-      if (by !== undefined && typeof by !== 'string') return send(req, reply, 422, { errors: { resolved_by: ['must be a string'] } });
-      incident.resolvedAt = new Date().toISOString();
-      incident.resolvedBy = by ?? null;
-      return send(req, reply, 200, this.#json(incident));
-    });
+    // Acknowledge and resolve: 404 unknown, 409 "already", 422 a by that is not a string.
+    for (const [verb, key, already] of [['acknowledge', 'acknowledged_by', 'acknowledged'], ['resolve', 'resolved_by', 'resolved']] as const) {
+      this.app.post<{ Params: { id: string } }>(`/api/v3/incidents/:id/${verb}`, async (req, reply) => {
+        const incident = this.incidents.get(req.params.id);
+        if (!incident) return send(req, reply, 404, { errors: 'Resource not found' });
+        const done = verb === 'acknowledge' ? incident.acknowledgedAt !== null || incident.resolvedAt !== null : incident.resolvedAt !== null;
+        if (done) return send(req, reply, 409, { errors: `Incident already ${already}` });
+        const by = (req.body as Record<string, unknown> | null)?.[key];
+        if (by !== undefined && typeof by !== 'string') return send(req, reply, 422, { errors: { [key]: ['must be a string'] } });
+        if (verb === 'acknowledge') this.acknowledgeFromPhone(incident.id, by ?? null);
+        else this.resolveFromPhone(incident.id, by ?? null);
+        return send(req, reply, 200, this.#json(incident));
+      });
+    }
 
     this.app.post<{ Params: { id: string } }>('/api/v3/incidents/:id/escalate', async (req, reply) => {
       const incident = this.incidents.get(req.params.id);
@@ -177,13 +170,13 @@ export class FakeBetterStackUptime {
   }
 
   /** Someone taps "Acknowledge" in the Better Stack app. */
-  acknowledgeFromPhone(id: string, by: string): void {
+  acknowledgeFromPhone(id: string, by: string | null): void {
     const incident = this.#get(id);
     incident.acknowledgedAt = new Date().toISOString();
     incident.acknowledgedBy = by;
   }
 
-  resolveFromPhone(id: string, by: string): void {
+  resolveFromPhone(id: string, by: string | null): void {
     const incident = this.#get(id);
     incident.resolvedAt = new Date().toISOString();
     incident.resolvedBy = by;
