@@ -67,8 +67,10 @@ export function route(event: IncidentEvent, channels: RouteChannels): Route[] {
 
 /**
  * The Better Stack call an event causes: a new incident when an S1/S2 starts paging (opening,
- * reopening, escalation into it, hand-over), an escalation at its respond-by time, and vigil's own
- * ack and resolve mirrored there. One made in Better Stack (`via`) is not sent back.
+ * reopening, escalation into it, hand-over), an escalation at its respond-by time, and every ack and
+ * resolve mirrored there. One made in Better Stack is never sent back to the incident it was made
+ * on (the sync marks that one first, and the sink skips it); it still reaches the incident's other
+ * Better Stack incidents (an S2 one left open when it escalated to S1), so no phone keeps ringing.
  */
 export function oncallAction(event: IncidentEvent, severities: readonly Severity[]): OncallAction | null {
   const paged = severities.includes(event.severity);
@@ -82,9 +84,9 @@ export function oncallAction(event: IncidentEvent, severities: readonly Severity
       return paged && event.respondByMissed === true ? 'escalate' : null;
     // Whatever its severity now: it may have paged in Better Stack as an S1 before falling.
     case 'acknowledged':
-      return event.via === undefined ? 'acknowledge' : null;
+      return 'acknowledge';
     case 'resolved':
-      return event.via === undefined ? 'resolve' : null;
+      return 'resolve';
     default:
       return null;
   }

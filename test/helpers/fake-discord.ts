@@ -26,6 +26,8 @@ export type Scripted = { status: 429; retryAfter: number; global?: boolean } | {
 export interface Accepted {
   at: number;
   payload: Record<string, any>;
+  /** What Discord would ping: `role:<id>`, `user:<id>`, `everyone`, as content and allowed_mentions allow. */
+  pinged: string[];
 }
 
 export interface RequestLog {
@@ -45,7 +47,24 @@ interface Webhook {
   used: number;
 }
 
+/** What a message would ping, as Discord decides it from its content and allowed_mentions. */
+export function pings(payload: Record<string, any>): string[] {
+  const content = typeof payload.content === 'string' ? payload.content : '';
+  const am = payload.allowed_mentions as { parse?: string[]; roles?: string[]; users?: string[] } | undefined;
+  const parse = am ? (am.parse ?? []) : ['roles', 'users', 'everyone'];
+  const found: string[] = [];
+  for (const [, kind, id] of content.matchAll(/<@(&|!?)(\d+)>/g)) {
+    const role = kind === '&';
+    const allowed = role ? parse.includes('roles') || (am?.roles ?? []).includes(id!) : parse.includes('users') || (am?.users ?? []).includes(id!);
+    if (allowed) found.push(`${role ? 'role' : 'user'}:${id}`);
+  }
+  if (/@(everyone|here)/.test(content) && parse.includes('everyone')) found.push('everyone');
+  return found;
+}
+
 export interface FakeDiscordOptions {
+  /** The only role a message may name in allowed_mentions.roles (the server's on-call role); others are refused. */
+  role?: string;
   /** Requests per window per webhook (Discord: about 5 per 2 s). */
   limit?: number;
   windowMs?: number;
@@ -101,7 +120,15 @@ export function validatePayload(body: unknown, opts: { withComponents?: boolean 
   const am = b.allowed_mentions as Record<string, unknown> | undefined;
   if (am !== undefined) {
     if (typeof am !== 'object' || am === null || Array.isArray(am)) bad('allowed_mentions', 'must be an object');
-    else if (am.parse !== undefined && (!Array.isArray(am.parse) || am.parse.some((p) => !['roles', 'users', 'everyone'].includes(p as string)))) bad('allowed_mentions.parse', 'invalid');
+    else {
+      if (am.parse !== undefined && (!Array.isArray(am.parse) || am.parse.some((p) => !['roles', 'users', 'everyone'].includes(p as string)))) bad('allowed_mentions.parse', 'invalid');
+      for (const kind of ['roles', 'users'] as const) {
+        const ids = am[kind];
+        if (ids === undefined) continue;
+        if (!Array.isArray(ids) || ids.length > 100 || ids.some((id) => typeof id !== 'string' || !/^\d{17,20}$/.test(id))) bad(`allowed_mentions.${kind}`, 'must be a list of at most 100 snowflakes');
+        else if (Array.isArray(am.parse) && am.parse.includes(kind)) bad(`allowed_mentions.${kind}`, `parse:["${kind}"] and ${kind}: [ids] are mutually exclusive`);
+      }
+    }
   }
   let total = 0;
   if (b.embeds !== undefined) {
@@ -149,12 +176,14 @@ export class FakeDiscord {
   readonly #hooks = new Map<string, Webhook>();
   readonly #limit: number;
   readonly #windowMs: number;
+  readonly #role: string | undefined;
   #outageUntil = 0;
   #base = '';
 
   constructor(opts: FakeDiscordOptions = {}) {
     this.#limit = opts.limit ?? 5;
     this.#windowMs = opts.windowMs ?? 2_000;
+    this.#role = opts.role;
     this.app = Fastify({ logger: false, bodyLimit: 1 << 20 });
     this.app.post<{ Params: { id: string; token: string }; Querystring: { wait?: string; with_components?: string } }>('/api/webhooks/:id/:token', async (req, reply) => {
       const now = Date.now();
@@ -179,6 +208,8 @@ export class FakeDiscord {
       this.#rateHeaders(reply, hook, now);
       const withComponents = req.query.with_components === 'true';
       const errors = validatePayload(req.body, { withComponents });
+      const roles = (req.body as { allowed_mentions?: { roles?: unknown } } | null)?.allowed_mentions?.roles;
+      if (Array.isArray(roles) && roles.some((r) => r !== this.#role)) errors['allowed_mentions.roles'] = `names a role other than the on-call role: ${JSON.stringify(roles)}`;
       if (Object.keys(errors).length > 0) {
         this.rejected.push({ webhook: hook.name, errors });
         return errors._empty ? answer(400, { message: 'Cannot send an empty message', code: 50006 }) : answer(400, { message: 'Invalid Form Body', code: 50035, errors });
@@ -190,7 +221,7 @@ export class FakeDiscord {
         const { components: _dropped, ...rest } = payload;
         payload = rest;
       }
-      hook.accepted.push({ at: now, payload });
+      hook.accepted.push({ at: now, payload, pinged: pings(payload) });
       if (req.query.wait !== 'true') return answer(204);
       return answer(200, { id: String(hook.accepted.length), channel_id: hook.id, webhook_id: hook.id, content: payload.content ?? '', embeds: payload.embeds ?? [], components: payload.components ?? [] });
     });

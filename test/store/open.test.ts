@@ -27,7 +27,7 @@ t.test('creates missing directories and migrates a new file once', async (t) => 
   t.teardown(() => raw.close());
   t.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   const tables = raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all();
-  t.match(tables, [{ name: 'incidents' }, { name: 'meta' }, { name: 'outbox' }, { name: 'push_pings' }, { name: 'sqlite_sequence' }, { name: 'subjects' }, { name: 'timeline' }, { name: 'uptime' }]);
+  t.match(tables, [{ name: 'incidents' }, { name: 'meta' }, { name: 'oncall_incidents' }, { name: 'outbox' }, { name: 'push_pings' }, { name: 'silences' }, { name: 'sqlite_sequence' }, { name: 'subjects' }, { name: 'timeline' }, { name: 'uptime' }]);
 });
 
 t.test('a file written by a newer vigil is refused, and left as it was', async (t) => {
