@@ -101,7 +101,7 @@ export class Daemon {
     this.#now = opts.now ?? Date.now;
     this.metrics = createMetrics(opts.version);
     this.metrics.unacknowledged.read = () => unacknowledged(this.#state.incidents.values(), this.#now());
-    this.store = openStore(opts.config.store.path);
+    this.store = openStore(opts.config.store.path, { exclusive: true });
     const loaded = this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
     this.#state = initialState(loaded);
     this.#engineCfg = engineConfigOf(opts.config);
