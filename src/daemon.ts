@@ -8,7 +8,7 @@ import { command as engineCommand, initialState, step, tick, unacknowledged } fr
 import { withDatabaseDependencies } from './incidents/grouping.js';
 import type { Command, CommandResult, EngineCommand, EngineConfig, EngineState, StepResult } from './incidents/state.js';
 import type { LogShipping } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, forgetProbe, type Metrics } from './metrics.js';
 import { eventLogLine } from './notify/messages.js';
 import { Outbox } from './notify/outbox.js';
 import { CONSOLE_SINK, DISCORD_SINK, route } from './notify/route.js';
@@ -233,7 +233,12 @@ export class Daemon {
     for (const p of config.probes) {
       if (p.enabled && !isRunnable(p.type)) this.log.warn({ probe: p.id, type: p.type }, `probe type "${p.type}" is not available in this version: probe not scheduled`);
     }
+    const previous = this.#probes;
     this.#probes = new Map(runnable.map((p) => [p.id, p]));
+    for (const [id, old] of previous) {
+      const now = this.#probes.get(id);
+      if (!now || now.type !== old.type || now.environment !== old.environment || now.service !== old.service) forgetProbe(this.metrics, old);
+    }
     this.#scheduler.schedule(runnable);
   }
 

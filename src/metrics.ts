@@ -144,3 +144,16 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
   m.buildInfo.set({ version }, 1);
   return m;
 }
+
+const RUN_OUTCOMES = ['success', 'failure', 'error', 'timeout'] as const;
+
+/**
+ * Drops every series of a probe that is no longer run (reloaded away, disabled, or relabelled), so
+ * an alert on vigil_probe_success does not go on firing for a probe that no longer exists.
+ */
+export function forgetProbe(m: Metrics, probe: { id: string; type: string; environment: string; service: string }): void {
+  const labels = { probe: probe.id, type: probe.type };
+  m.probeSuccess.remove({ ...labels, environment: probe.environment, service: probe.service });
+  m.probeDuration.remove(labels);
+  for (const outcome of RUN_OUTCOMES) m.probeRuns.remove({ ...labels, outcome });
+}

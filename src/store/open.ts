@@ -91,7 +91,7 @@ export function writeHolder(db: Database.Database): void {
  * or another program's database is refused rather than silently taken as a new store.
  */
 export function openDatabase(path: string): Database.Database {
-  if (path === ':memory:') return configured(new Database(path), path);
+  if (path === ':memory:') return migrated(configured(new Database(path), path), path);
   const dir = dirname(resolve(path));
   try {
     mkdirSync(dir, { recursive: true });
