@@ -93,6 +93,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE incidents ADD COLUMN maintenance TEXT;
   ALTER TABLE incidents ADD COLUMN former_roots TEXT NOT NULL DEFAULT '[]';
   `,
+  // 3: sends of a message that got no answer (timed out, cut off): past a bound it is not sent again.
+  `
+  ALTER TABLE outbox ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

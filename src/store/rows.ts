@@ -61,6 +61,7 @@ export interface OutboxRow {
   event: string;
   body: string;
   attempts: number;
+  unanswered: number;
   last_error: string | null;
 }
 
@@ -165,6 +166,7 @@ export function messageFromRow(r: OutboxRow): PendingMessage {
     event: r.event as IncidentEventType,
     body: JSON.parse(r.body) as unknown,
     attempts: r.attempts,
+    unanswered: r.unanswered,
     lastError: r.last_error,
   };
 }

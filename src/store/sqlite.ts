@@ -201,8 +201,8 @@ export class SqliteStore implements Store {
     this.#s.delivered.run(at, id);
   }
 
-  markFailed(id: number, error: string, nextAttemptAt: number): void {
-    this.#s.failed.run(error, nextAttemptAt, id);
+  markFailed(id: number, error: string, nextAttemptAt: number, unanswered = false): void {
+    this.#s.failed.run(unanswered ? 1 : 0, error, nextAttemptAt, id);
   }
 
   markDead(id: number, error: string, at: number): void {

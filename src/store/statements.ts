@@ -80,7 +80,7 @@ export function prepareStatements(db: Database.Database) {
     // A message waits behind an earlier one of its channel that is still waiting for a retry, so
     // order per channel holds across restarts, not only in the outbox's memory.
     pending: db.prepare<{ now: number; limit: number }, OutboxRow>(
-      `SELECT id, sink, channel, created_at, incident_id, event, body, attempts, last_error FROM outbox AS o
+      `SELECT id, sink, channel, created_at, incident_id, event, body, attempts, unanswered, last_error FROM outbox AS o
        WHERE state = 'pending' AND next_attempt_at <= @now
          AND NOT EXISTS (SELECT 1 FROM outbox AS w WHERE w.state = 'pending' AND w.sink = o.sink
                          AND w.channel = o.channel AND w.id < o.id AND w.next_attempt_at > @now)
@@ -97,8 +97,8 @@ export function prepareStatements(db: Database.Database) {
     delivered: db.prepare<[number, number]>(
       `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id = ? AND state = 'pending'`,
     ),
-    failed: db.prepare<[string, number, number]>(
-      `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+    failed: db.prepare<[number, string, number, number]>(
+      `UPDATE outbox SET attempts = attempts + 1, unanswered = unanswered + ?, last_error = ?, next_attempt_at = ?
        WHERE id = ? AND state = 'pending'`,
     ),
     dead: db.prepare<[string, number, number]>(
