@@ -19,7 +19,8 @@ import { Scheduler, TimeoutError } from './scheduler.js';
 import { buildApp } from './server/app.js';
 import { createTransports, type Transports } from './transport/index.js';
 import { openStore } from './store/sqlite.js';
-import type { NewMessage, Store } from './store/store.js';
+import type { NewMessage } from './store/store.js';
+import { WriteBehindStore } from './store/write-behind.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
 import type { IncidentEvent, ProbeRun, Sink } from './types.js';
@@ -74,7 +75,7 @@ export function engineConfigOf(config: Config): EngineConfig {
 }
 
 export class Daemon {
-  readonly store: Store;
+  readonly store: WriteBehindStore;
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
   readonly log: Logger;
@@ -101,7 +102,11 @@ export class Daemon {
     this.#now = opts.now ?? Date.now;
     this.metrics = createMetrics(opts.version);
     this.metrics.unacknowledged.read = () => unacknowledged(this.#state.incidents.values(), this.#now());
-    this.store = openStore(opts.config.store.path, { exclusive: true });
+    this.store = new WriteBehindStore(openStore(opts.config.store.path, { exclusive: true }), {
+      log: this.log,
+      now: this.#now,
+      onFailure: () => this.metrics.storeWriteFailures.inc(),
+    });
     const loaded = this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
     this.#state = initialState(loaded);
     this.#engineCfg = engineConfigOf(opts.config);
@@ -142,7 +147,7 @@ export class Daemon {
       log: this.log,
       engineState: () => this.#state,
       dispatch: (cmd) => this.dispatch(cmd),
-      health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy, ready: this.#scheduler.firstRoundDone() }),
+      health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy && !this.store.writesFailing(), ready: this.#scheduler.firstRoundDone() }),
       now: this.#now,
     });
   }
@@ -223,7 +228,6 @@ export class Daemon {
     // A pool still lending a client to an abandoned run would wait for it forever; the process exits anyway.
     await Promise.race([this.#transports.close().catch((err: unknown) => this.log.warn({ err }, 'closing connections failed')), sleep(STOP_TRANSPORTS_MS)]);
     await this.#outbox.stop();
-    this.store.flushUptime();
     this.store.close();
     this.log.info('vigil stopped');
   }
@@ -349,7 +353,7 @@ export class Daemon {
   #heartbeatHealth(): { ok: boolean; reason?: string } {
     if (!this.#scheduler.healthy()) return { ok: false, reason: 'the scheduler is behind or stopped' };
     this.#pingStore();
-    if (!this.#storeHealthy) return { ok: false, reason: 'the store does not write' };
+    if (!this.#storeHealthy || this.store.writesFailing()) return { ok: false, reason: 'the store does not write' };
     return { ok: true };
   }
 

@@ -19,6 +19,7 @@ export interface Metrics {
   containerUp: Gauge<'host' | 'service'>;
   logRecordsDropped: Counter;
   heartbeats: Counter<'outcome'>;
+  storeWriteFailures: Counter;
   incidentUnacknowledged: Gauge<'environment' | 'severity'>;
   /** What vigil_incident_unacknowledged_seconds reads at each scrape; the daemon sets `read`. */
   unacknowledged: { read: (() => Array<{ environment: string; severity: string; seconds: number }>) | null };
@@ -118,6 +119,11 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
     logRecordsDropped: new Counter({
       name: 'vigil_log_records_dropped_total',
       help: 'Log records Better Stack never got: given up after the transport retried, or while it was down.',
+      registers,
+    }),
+    storeWriteFailures: new Counter({
+      name: 'vigil_store_write_failures_total',
+      help: 'Writes the store refused (disk full, I/O error); incident changes wait in memory meanwhile.',
       registers,
     }),
     heartbeats: new Counter({

@@ -12,7 +12,9 @@ import {
   subjectParams,
   timelineFromRow,
   type IncidentRow,
+  type MessageState,
   type PendingMessage,
+  type WriteBack,
 } from './rows.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type { IncidentQuery, Store, StoreChange, UptimeRow, UptimeSample } from './store.js';
@@ -80,6 +82,7 @@ export class SqliteStore implements Store {
   #flushTx: (rows: UptimeRow[]) => void;
   #releaseTx: (ids: readonly number[], at: number, rewrite: ((body: unknown) => unknown) | undefined) => number;
   #pruneTx: (cutoff: number) => { incidents: number; messages: number; uptime: number };
+  #writeBackTx: (w: WriteBack) => void;
 
   constructor(db: Database.Database, path: string, now: () => number, lock: StoreLock | null = null) {
     this.#db = db;
@@ -110,6 +113,15 @@ export class SqliteStore implements Store {
         released += s.releaseMessage.run(body, at, id).changes;
       }
       return released;
+    });
+    this.#writeBackTx = db.transaction((w: WriteBack) => {
+      for (const incident of w.incidents) s.upsertIncident.run(incidentParams(incident));
+      for (const subject of w.subjects) s.upsertSubject.run(subjectParams(subject));
+      for (const { incidentId, entry } of w.timeline) {
+        s.appendTimeline.run(incidentId, incidentId, entry.at, entry.event, entry.detail, entry.by ?? null);
+      }
+      for (const m of w.created) s.insertMessageAs.run(m);
+      for (const m of w.updated) s.updateMessageAs.run(m);
     });
     this.#flushTx = db.transaction((rows: UptimeRow[]) => {
       for (const row of rows) s.addUptime.run(row);
@@ -185,6 +197,11 @@ export class SqliteStore implements Store {
   /** Hourly rows of every hour that overlaps [sinceMs, now), by probe then hour; flushes first. */
   uptime(sinceMs: number): UptimeRow[] {
     this.flushUptime();
+    return this.storedUptime(sinceMs);
+  }
+
+  /** As uptime(), without flushing first: what is on disk. */
+  storedUptime(sinceMs: number): UptimeRow[] {
     return this.#s.uptimeSince.all(sinceMs - HOUR_MS);
   }
 
@@ -195,6 +212,22 @@ export class SqliteStore implements Store {
 
   releaseMessages(ids: readonly number[], at: number, rewrite?: (body: unknown) => unknown): number {
     return ids.length === 0 ? 0 : this.#releaseTx(ids, at, rewrite);
+  }
+
+  /** Writes back, in one transaction, what was kept in memory while the store refused writes. */
+  writeBack(w: WriteBack): void {
+    this.#writeBackTx(w);
+  }
+
+  /** One outbox row as stored, whatever its state; null when there is none. */
+  messageState(id: number): MessageState | null {
+    const row = this.#s.messageById.get(id);
+    return row ? { ...row, state: row.state as MessageState['state'], delivered_at: null, dead_at: null } : null;
+  }
+
+  /** The highest outbox id ever handed out (ids are never reused). */
+  lastMessageId(): number {
+    return this.#s.lastMessageId.get()?.last ?? 0;
   }
 
   markDelivered(id: number, at: number): void {

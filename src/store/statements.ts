@@ -1,7 +1,7 @@
 // Every SQL statement the store runs, prepared once per connection (apply and flushUptime are hot).
 import type Database from 'better-sqlite3';
 import type { UptimeRow } from './store.js';
-import type { IncidentRow, OutboxRow, SubjectRow, TimelineRow } from './rows.js';
+import type { IncidentRow, MessageState, OutboxRow, SubjectRow, TimelineRow } from './rows.js';
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
@@ -92,6 +92,26 @@ export function prepareStatements(db: Database.Database) {
     releaseMessage: db.prepare<[string, number, number]>(
       `UPDATE outbox SET body = ?, next_attempt_at = min(next_attempt_at, ?)
        WHERE id = ? AND state = 'pending' AND attempts = 0`,
+    ),
+    messageById: db.prepare<[number], OutboxRow & { next_attempt_at: number; state: string }>(
+      `SELECT id, sink, channel, created_at, incident_id, event, body, attempts, unanswered, last_error, next_attempt_at, state
+       FROM outbox WHERE id = ?`,
+    ),
+    lastMessageId: db.prepare<[], { last: number }>(
+      `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),
+                  coalesce((SELECT max(id) FROM outbox), 0)) AS last`,
+    ),
+    // Write-back of messages kept in memory while the store refused writes, with the id they were given then.
+    insertMessageAs: db.prepare<[MessageState]>(
+      `INSERT INTO outbox (id, sink, channel, created_at, incident_id, event, body, attempts, unanswered, next_attempt_at,
+         state, last_error, delivered_at, dead_at)
+       VALUES (@id, @sink, @channel, @created_at, @incident_id, @event, @body, @attempts, @unanswered, @next_attempt_at,
+         @state, @last_error, @delivered_at, @dead_at)`,
+    ),
+    updateMessageAs: db.prepare<[MessageState]>(
+      `UPDATE outbox SET body = @body, attempts = @attempts, unanswered = @unanswered, next_attempt_at = @next_attempt_at,
+         state = @state, last_error = @last_error, delivered_at = @delivered_at, dead_at = @dead_at
+       WHERE id = @id AND state = 'pending'`,
     ),
     pendingCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE state = 'pending'`),
     delivered: db.prepare<[number, number]>(
