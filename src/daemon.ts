@@ -9,7 +9,7 @@ import { command as engineCommand, initialState, step, tick, unacknowledged } fr
 import { withDatabaseDependencies } from './incidents/grouping.js';
 import type { Command, CommandResult, EngineCommand, EngineConfig, EngineState, StepResult } from './incidents/state.js';
 import type { LogShipping } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, forgetProbe, type Metrics } from './metrics.js';
 import { eventLogLine } from './notify/messages.js';
 import { Outbox } from './notify/outbox.js';
 import { OncallSync } from './notify/oncall-sync.js';
@@ -24,7 +24,8 @@ import { SilenceBook } from './silence-book.js';
 import type { Silence } from './incidents/silences.js';
 import { createTransports, type Transports } from './transport/index.js';
 import { openStore } from './store/sqlite.js';
-import type { NewMessage, Store } from './store/store.js';
+import type { NewMessage } from './store/store.js';
+import { WriteBehindStore } from './store/write-behind.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
 import type { IncidentEvent, ProbeMemory, ProbeRun, Severity, Sink } from './types.js';
@@ -108,7 +109,7 @@ export function engineConfigOf(config: Config, silences: readonly Silence[] = []
 }
 
 export class Daemon {
-  readonly store: Store;
+  readonly store: WriteBehindStore;
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
   readonly log: Logger;
@@ -142,7 +143,11 @@ export class Daemon {
     this.#now = opts.now ?? Date.now;
     this.metrics = createMetrics(opts.version);
     this.metrics.unacknowledged.read = () => unacknowledged(this.#state.incidents.values(), this.#now());
-    this.store = openStore(opts.config.store.path);
+    this.store = new WriteBehindStore(openStore(opts.config.store.path, { exclusive: true }), {
+      log: this.log,
+      now: this.#now,
+      onFailure: () => this.metrics.storeWriteFailures.inc(),
+    });
     const loaded = this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
     this.#state = initialState(loaded);
     // A silence added or expired reaches the engine at once; one that ends on its own, at the next tick.
@@ -194,7 +199,7 @@ export class Daemon {
       engineState: () => this.#state,
       dispatch: (cmd) => this.dispatch(cmd),
       silences: this.#silences,
-      health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy, ready: this.#scheduler.firstRoundDone() }),
+      health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy && !this.store.writesFailing(), ready: this.#scheduler.firstRoundDone() }),
       lastChecked: (probe) => this.#lastChecked.get(probe) ?? null,
       now: this.#now,
       pushed: (probe) => this.#scheduler.runNow(probe),
@@ -283,7 +288,6 @@ export class Daemon {
     // A pool still lending a client to an abandoned run would wait for it forever; the process exits anyway.
     await Promise.race([this.#transports.close().catch((err: unknown) => this.log.warn({ err }, 'closing connections failed')), sleep(STOP_TRANSPORTS_MS)]);
     await this.#outbox.stop();
-    this.store.flushUptime();
     this.store.close();
     this.log.info('vigil stopped');
   }
@@ -293,10 +297,15 @@ export class Daemon {
     for (const p of config.probes) {
       if (p.enabled && !isRunnable(p.type)) this.log.warn({ probe: p.id, type: p.type }, `probe type "${p.type}" is not available in this version: probe not scheduled`);
     }
+    const previous = this.#probes;
     this.#probes = new Map(runnable.map((p) => [p.id, p]));
     for (const id of this.#memory.keys()) if (!this.#probes.has(id)) this.#memory.delete(id);
     // From now on a push probe's job is expected to ping; a probe already watched keeps its clock.
     for (const p of runnable) if (p.type === 'push') this.store.watchPush(p.id, this.#now());
+    for (const [id, old] of previous) {
+      const now = this.#probes.get(id);
+      if (!now || now.type !== old.type || now.environment !== old.environment || now.service !== old.service) forgetProbe(this.metrics, old);
+    }
     this.#scheduler.schedule(runnable);
   }
 
@@ -443,7 +452,7 @@ export class Daemon {
   #heartbeatHealth(): { ok: boolean; reason?: string } {
     if (!this.#scheduler.healthy()) return { ok: false, reason: 'the scheduler is behind or stopped' };
     this.#pingStore();
-    if (!this.#storeHealthy) return { ok: false, reason: 'the store does not write' };
+    if (!this.#storeHealthy || this.store.writesFailing()) return { ok: false, reason: 'the store does not write' };
     return { ok: true };
   }
 

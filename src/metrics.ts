@@ -19,6 +19,7 @@ export interface Metrics {
   containerUp: Gauge<'host' | 'service'>;
   logRecordsDropped: Counter;
   heartbeats: Counter<'outcome'>;
+  storeWriteFailures: Counter;
   incidentUnacknowledged: Gauge<'environment' | 'severity'>;
   /** What vigil_incident_unacknowledged_seconds reads at each scrape; the daemon sets `read`. */
   unacknowledged: { read: (() => Array<{ environment: string; severity: string; seconds: number }>) | null };
@@ -120,6 +121,11 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
       help: 'Log records Better Stack never got: given up after the transport retried, or while it was down.',
       registers,
     }),
+    storeWriteFailures: new Counter({
+      name: 'vigil_store_write_failures_total',
+      help: 'Writes the store refused (disk full, I/O error); incident changes wait in memory meanwhile.',
+      registers,
+    }),
     heartbeats: new Counter({
       name: 'vigil_heartbeats_total',
       help: 'Heartbeat intervals by outcome (sent, failed, withheld while the scheduler or store is unhealthy).',
@@ -143,4 +149,17 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
   };
   m.buildInfo.set({ version }, 1);
   return m;
+}
+
+const RUN_OUTCOMES = ['success', 'failure', 'error', 'timeout'] as const;
+
+/**
+ * Drops every series of a probe that is no longer run (reloaded away, disabled, or relabelled), so
+ * an alert on vigil_probe_success does not go on firing for a probe that no longer exists.
+ */
+export function forgetProbe(m: Metrics, probe: { id: string; type: string; environment: string; service: string }): void {
+  const labels = { probe: probe.id, type: probe.type };
+  m.probeSuccess.remove({ ...labels, environment: probe.environment, service: probe.service });
+  m.probeDuration.remove(labels);
+  for (const outcome of RUN_OUTCOMES) m.probeRuns.remove({ ...labels, outcome });
 }

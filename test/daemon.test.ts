@@ -59,3 +59,18 @@ t.test('a reload that drops the probe of an open incident says the incident need
   const warned = lines.find((l) => l.incident_id === incident.id && l.level === 40);
   t.match(warned?.msg, `incident #${incident.id} stays open: its probe "backend-health" is no longer in the config or enabled`);
 });
+
+t.test('a reload that removes a probe removes its series from /metrics', { timeout: 60_000 }, async (t) => {
+  const dir = tmpDir(t);
+  const config = oneProbe(dir, `http://127.0.0.1:${await unusedPort()}/health`, { intervalMs: 200, timeoutMs: 150 });
+  const other = { ...httpTestProbe({ id: 'webapp-health', severity: 'S3', summary: 'Webapp down', url: `http://127.0.0.1:${await unusedPort()}/` }), intervalMs: 200, timeoutMs: 150 };
+  const both = testConfig({ ...config, probes: [...config.probes, other] });
+  const daemon = await Daemon.start({ config: both, log: pino({ enabled: false }), version: 'test', listen: false });
+  t.teardown(() => daemon.stop());
+  const metrics = async () => (await daemon.app.inject({ method: 'GET', url: '/metrics' })).body;
+  await waitFor(async () => /vigil_probe_success\{probe="webapp-health"/.test(await metrics()) && /vigil_probe_success\{probe="backend-health"/.test(await metrics()), 15_000);
+  daemon.reload(testConfig({ ...both, probes: [config.probes[0]!] }));
+  const text = await metrics();
+  t.notMatch(text, /probe="webapp-health"/, 'no series of the removed probe: success, duration, runs');
+  t.match(text, /vigil_probe_success\{probe="backend-health",type="http",environment="production",service="[^"]+"\} 0/, 'the remaining probe keeps its series');
+});

@@ -1,8 +1,9 @@
 // `vigil incidents`: lists incidents from the store (works beside a running daemon: SQLite WAL).
+import { existsSync } from 'node:fs';
 import { formatDuration } from '../notify/messages.js';
 import { incidentJson } from '../server/serialize.js';
 import type { Incident } from '../types.js';
-import { EXIT_CONFIG, loadOrReport, openExistingStore } from './config.js';
+import { EXIT_CONFIG, loadForReading, openExistingStore, readStore } from './config.js';
 
 export interface IncidentsOptions {
   open: boolean;
@@ -10,16 +11,13 @@ export interface IncidentsOptions {
 }
 
 export async function incidentsCommand(path: string, opts: IncidentsOptions): Promise<number> {
-  const config = loadOrReport(path);
+  const config = loadForReading(path);
   if (!config) return EXIT_CONFIG;
   const store = openExistingStore(config);
   if (!store) return 1;
-  try {
-    const incidents = store.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 });
-    process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));
-  } finally {
-    store.close();
-  }
+  const incidents = readStore(store, config.store.path, (s) => s.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 }));
+  if (!incidents) return 1;
+  process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));
   return 0;
 }
 

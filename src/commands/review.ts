@@ -1,6 +1,6 @@
 // `vigil review ID`: prints an incident's post-incident review as Markdown, from the store (no daemon needed).
 import { reviewOf } from '../server/routes/review.js';
-import { EXIT_CONFIG, loadOrReport, openExistingStore } from './config.js';
+import { EXIT_CONFIG, loadForReading, openExistingStore, readStore } from './config.js';
 import { EXIT_USAGE, incidentId } from './incident-api.js';
 
 export async function reviewCommand(path: string, args: { id: string | undefined }, now: () => number = Date.now): Promise<number> {
@@ -9,19 +9,16 @@ export async function reviewCommand(path: string, args: { id: string | undefined
     process.stderr.write('usage: vigil review ID\n');
     return EXIT_USAGE;
   }
-  const config = loadOrReport(path);
+  const config = loadForReading(path);
   if (!config) return EXIT_CONFIG;
   const store = openExistingStore(config);
   if (!store) return 1;
-  try {
-    const incident = store.getIncident(id);
-    if (!incident) {
-      process.stderr.write(`vigil: no incident ${id} in ${config.store.path}\n`);
-      return 1;
-    }
-    process.stdout.write(reviewOf(incident, config, now()));
-    return 0;
-  } finally {
-    store.close();
+  const found = readStore(store, config.store.path, (s) => ({ incident: s.getIncident(id) }));
+  if (!found) return 1;
+  if (!found.incident) {
+    process.stderr.write(`vigil: no incident ${id} in ${config.store.path}\n`);
+    return 1;
   }
+  process.stdout.write(reviewOf(found.incident, config, now()));
+  return 0;
 }

@@ -11,19 +11,27 @@ import type { Severity } from '../types.js';
 type Env = NodeJS.ProcessEnv;
 type Secrets = ReadonlyMap<string, string>;
 
+export interface LoadOptions {
+  /**
+   * false for commands that only read the store (`vigil incidents`, `vigil review`): a secret whose
+   * variable or file is missing is then left unset instead of refusing the config.
+   */
+  requireSecrets?: boolean;
+}
+
 /** Reads and loads `file`; `*_file` secrets are read relative to the file's directory. Throws ConfigError. */
-export function loadConfig(file: string, env: Env = process.env): Config {
+export function loadConfig(file: string, env: Env = process.env, opts: LoadOptions = {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read the config file: ${osReason(err)}` }]);
   }
-  return loadConfigText(text, file, env, path.dirname(path.resolve(file)));
+  return loadConfigText(text, file, env, path.dirname(path.resolve(file)), opts);
 }
 
 /** Loads config text; `file` names it in problems, `baseDir` anchors relative `*_file` paths. Throws ConfigError. */
-export function loadConfigText(text: string, file: string, env: Env = process.env, baseDir: string = process.cwd()): Config {
+export function loadConfigText(text: string, file: string, env: Env = process.env, baseDir: string = process.cwd(), opts: LoadOptions = {}): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: false });
   const problems = new Problems(file, doc, lineCounter);
@@ -47,7 +55,7 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
   const parsed = configSchema.safeParse(raw, { error: configIssueMessage });
   if (!parsed.success) for (const issue of parsed.error.issues) addSchemaIssue(problems, issue, [], raw);
   checkReferences(raw, problems);
-  const secrets = resolveSecrets(raw, env, baseDir, problems);
+  const secrets = resolveSecrets(raw, env, baseDir, opts.requireSecrets === false ? null : problems);
   checkActionSecret(secrets, problems);
   if (!parsed.success || problems.list.length > 0) throw problems.error();
   return deepFreeze(buildConfig(parsed.data, file, secrets));
@@ -158,7 +166,7 @@ const SECRET_KEYS = new Set([
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Resolves every `*_env` / `*_file` into a map keyed by the formatted path of its key. Messages never hold a value. */
-function resolveSecrets(raw: unknown, env: Env, baseDir: string, problems: Problems): Secrets {
+function resolveSecrets(raw: unknown, env: Env, baseDir: string, problems: Problems | null): Secrets {
   const secrets = new Map<string, string>();
   const walk = (value: unknown, at: PathSegment[]): void => {
     if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...at, i]));
@@ -171,17 +179,17 @@ function resolveSecrets(raw: unknown, env: Env, baseDir: string, problems: Probl
       } else if (key.endsWith('_env')) {
         if (!ENV_NAME.test(v)) continue; // the schema reports the bad name
         const found = env[v];
-        if (found === undefined || found === '') problems.add(here, `environment variable ${v} is ${found === undefined ? 'not set' : 'empty'}`);
+        if (found === undefined || found === '') problems?.add(here, `environment variable ${v} is ${found === undefined ? 'not set' : 'empty'}`);
         else secrets.set(formatPath(here), found);
       } else {
         try {
           const content = readFileSync(path.resolve(baseDir, v), 'utf8');
           // A key file keeps its exact bytes; a token or URL file loses the trailing newline editors add.
           const secret = key === 'private_key_file' ? content : content.trim();
-          if (secret.trim() === '') problems.add(here, `file ${JSON.stringify(v)} is empty`);
+          if (secret.trim() === '') problems?.add(here, `file ${JSON.stringify(v)} is empty`);
           else secrets.set(formatPath(here), secret);
         } catch (err) {
-          problems.add(here, `cannot read ${JSON.stringify(v)}: ${osReason(err)}`);
+          problems?.add(here, `cannot read ${JSON.stringify(v)}: ${osReason(err)}`);
         }
       }
     }

@@ -6,11 +6,27 @@ import type { DeliveryResult } from '../types.js';
  * Outcome labels of vigil_notifications_total beyond the pass counts: a sink may name why a
  * delivery failed (429, dead webhook, refused payload); the outbox counts it under that name.
  */
-export type SinkOutcome = 'rate_limited' | 'webhook_dead' | 'rejected';
+export type SinkOutcome = 'rate_limited' | 'webhook_dead' | 'rejected' | 'unanswered';
 export type NotificationOutcome = 'delivered' | 'failed' | 'dead' | SinkOutcome;
 
 /** A DeliveryResult that may say why it failed; plain DeliveryResults still work. */
 export type SinkResult = DeliveryResult & { outcome?: SinkOutcome };
+
+/**
+ * Sends of one message that may get no answer (a timeout, a connection cut after the request went
+ * out): the peer may have stored it each time, so after this many it is not sent again. Two means
+ * at most one duplicate from timeouts: the page, and one resend.
+ */
+export const MAX_UNANSWERED = 2;
+
+/** Errors that prove the request never left (no connection was made): retrying them cannot duplicate. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+/** Whether a sink error leaves the delivery's fate unknown (the request may have arrived). */
+export function maybeSent(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return !(typeof code === 'string' && NOT_SENT.has(code));
+}
 
 export class OutboxError extends Error {
   readonly code: string;

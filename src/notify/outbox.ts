@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import type { DeliveryResult, OutboundMessage, Sink } from '../types.js';
-import { OutboxError, backoffMs, redactUrls, type NotificationOutcome, type SinkResult } from './delivery.js';
+import { MAX_UNANSWERED, OutboxError, backoffMs, maybeSent, redactUrls, type NotificationOutcome, type SinkResult } from './delivery.js';
 
 export { BACKOFF, OutboxError, backoffMs, redactUrls, type NotificationOutcome, type SinkOutcome, type SinkResult } from './delivery.js';
 
@@ -14,10 +14,19 @@ export { BACKOFF, OutboxError, backoffMs, redactUrls, type NotificationOutcome, 
  */
 interface RetryState {
   attempts: number;
+  unanswered: number;
   nextAttemptAt: number;
   channel: string;
 }
-type PendingMessage = OutboundMessage & { attempts?: number };
+type PendingMessage = OutboundMessage & { attempts?: number; unanswered?: number };
+/** An attempt's result, knowing whether a failure may still have reached the peer. */
+type AttemptResult = SinkResult & { unanswered?: boolean };
+
+/**
+ * Long enough for a slow Discord to answer: giving up on a request the peer is still handling is
+ * what turns into a duplicate page.
+ */
+export const DELIVERY_TIMEOUT_MS = 30_000;
 
 function channelKey(msg: OutboundMessage): string {
   return `${msg.sink}\u0000${msg.channel}`;
@@ -33,7 +42,7 @@ export interface OutboxOptions {
   maxAgeMs: number;
   /** How often stored messages are looked at when nobody kicks. */
   pollMs: number;
-  /** One delivery attempt is abandoned (and retried later) after this long. */
+  /** One delivery attempt is abandoned (and retried later, at most once more) after this long; default 30 s. */
   deliveryTimeoutMs?: number;
   /** How long stop() lets an in-flight delivery finish before aborting it. */
   stopTimeoutMs?: number;
@@ -59,6 +68,7 @@ const PASS_COUNT: Record<NotificationOutcome, Outcome> = {
   dead: 'dead',
   webhook_dead: 'dead',
   rejected: 'dead',
+  unanswered: 'failed',
 };
 
 function sleep(ms: number): { promise: Promise<void>; cancel: () => void } {
@@ -98,7 +108,7 @@ export class Outbox {
     this.#now = opts.now ?? Date.now;
     this.#maxAgeMs = opts.maxAgeMs;
     this.#pollMs = opts.pollMs;
-    this.#deliveryTimeoutMs = opts.deliveryTimeoutMs ?? 10_000;
+    this.#deliveryTimeoutMs = opts.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS;
     this.#stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
     this.#batchSize = opts.batchSize ?? 500;
     this.#backoff = opts.backoff ?? backoffMs;
@@ -248,7 +258,7 @@ export class Outbox {
         this.#dead(msg, `no such sink: ${msg.sink}`, now, counts);
         continue;
       }
-      const result: SinkResult = await this.#attempt(sink, msg);
+      const result: AttemptResult = await this.#attempt(sink, msg);
       const at = this.#now();
       if (result.ok) {
         this.#record(msg, 'delivered', counts, () => this.#store.markDelivered(msg.id, at));
@@ -261,21 +271,29 @@ export class Outbox {
         continue;
       }
       const attempts = Math.max(retry?.attempts ?? 0, msg.attempts ?? 0) + 1;
+      const unanswered = Math.max(retry?.unanswered ?? 0, msg.unanswered ?? 0) + (result.unanswered ? 1 : 0);
+      if (unanswered >= MAX_UNANSWERED) {
+        // Each unanswered send may have arrived: one resend is the duplicate delivery promises, not more.
+        this.#record(msg, 'unanswered', counts, () => this.#store.markFailed(msg.id, error, at, true));
+        this.#dead(msg, `no answer to ${unanswered} sends (last: ${error}); not sent again, as it may have arrived`, at, counts);
+        continue;
+      }
       // The peer's own retry-after (a 429) is exact; only blind retries back off exponentially.
       const delay = result.retryAfterMs !== undefined ? result.retryAfterMs : this.#backoff(attempts - 1);
       const nextAttemptAt = at + delay;
-      this.#retry.set(msg.id, { attempts, nextAttemptAt, channel: channelKey(msg) });
+      this.#retry.set(msg.id, { attempts, unanswered, nextAttemptAt, channel: channelKey(msg) });
       this.#log.warn(
-        { outbox_id: msg.id, sink: msg.sink, channel: msg.channel, attempts, retry_in_ms: nextAttemptAt - at, error },
+        { outbox_id: msg.id, sink: msg.sink, channel: msg.channel, attempts, unanswered, retry_in_ms: nextAttemptAt - at, error },
         'outbox: delivery failed, will retry',
       );
-      this.#record(msg, result.outcome ?? 'failed', counts, () => this.#store.markFailed(msg.id, error, nextAttemptAt));
+      const outcome = result.outcome ?? (result.unanswered ? 'unanswered' : 'failed');
+      this.#record(msg, outcome, counts, () => this.#store.markFailed(msg.id, error, nextAttemptAt, result.unanswered === true));
       return;
     }
   }
 
   /** One bounded attempt; a sink that throws, hangs or is aborted yields a retryable failure. */
-  async #attempt(sink: Sink, msg: OutboundMessage): Promise<DeliveryResult> {
+  async #attempt(sink: Sink, msg: OutboundMessage): Promise<AttemptResult> {
     const controller = new AbortController();
     this.#inFlight.add(controller);
     const timer = setTimeout(
@@ -286,15 +304,16 @@ export class Outbox {
       this.#deliveryTimeoutMs,
     );
     // A sink that ignores its signal must not wedge the channel: the abort wins the race.
-    const aborted = new Promise<DeliveryResult>((resolve) => {
+    // Cut off by the timeout or a shutdown: the request may be with the peer, answered or not.
+    const aborted = new Promise<AttemptResult>((resolve) => {
       controller.signal.addEventListener('abort', () =>
-        resolve({ ok: false, permanent: false, error: String((controller.signal.reason as Error)?.message ?? 'aborted') }),
+        resolve({ ok: false, permanent: false, unanswered: true, error: String((controller.signal.reason as Error)?.message ?? 'aborted') }),
       );
     });
     try {
       return await Promise.race([sink.deliver(msg, controller.signal), aborted]);
     } catch (err) {
-      return { ok: false, permanent: false, error: err instanceof Error ? err.message : String(err) };
+      return { ok: false, permanent: false, unanswered: maybeSent(err), error: err instanceof Error ? err.message : String(err) };
     } finally {
       clearTimeout(timer);
       this.#inFlight.delete(controller);

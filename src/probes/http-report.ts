@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { HttpProbeConfig } from '../config/schema.js';
 import type { Finding } from '../types.js';
 import { jsonSubsetMismatch } from './json-subset.js';
+import { secretForms } from './mask-secrets.js';
 
 /** Where a run was when it stopped; names the phase in timeout messages. */
 export type Phase = 'connect' | 'tls' | 'headers' | 'body';
@@ -127,7 +128,8 @@ export function errorCode(err: unknown): string {
 
 /** Replaces every known secret (request header values, URL password) in a text with [redacted]. */
 export function makeRedactor(secrets: readonly string[]): (text: string) => string {
-  const needles = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
+  // A target may echo a secret back escaped (a JSON error, an HTML page, a query string, base64).
+  const needles = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).flatMap(secretForms))].sort((a, b) => b.length - a.length);
   return (text) => {
     let out = text;
     for (const needle of needles) out = out.split(needle).join('[redacted]');

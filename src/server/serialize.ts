@@ -1,6 +1,7 @@
 // What the HTTP API sends (SPEC §6): incidents with snake_case keys and RFC 3339 UTC times, and errors.
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../config/types.js';
+import { secretForms } from '../probes/mask-secrets.js';
 import type { Evidence, Incident, IncidentEventType, IncidentState, Severity, TimelineEntry } from '../types.js';
 
 export interface TimelineJson {
@@ -142,8 +143,7 @@ export function secretsOf(config: Config): string[] {
   const secrets = new Set<string>();
   for (const value of found) {
     if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) continue;
-    secrets.add(value);
-    secrets.add(JSON.stringify(value).slice(1, -1)); // as it reads inside a JSON string
+    for (const form of secretForms(value)) secrets.add(form);
   }
   // Longest first, so a URL is replaced whole before its password is looked for.
   return [...secrets].sort((a, b) => b.length - a.length);

@@ -137,6 +137,10 @@ export const MIGRATIONS: readonly string[] = [
     message TEXT
   ) STRICT, WITHOUT ROWID;
   `,
+  // 6: sends of a message that got no answer (timed out, cut off): past a bound it is not sent again.
+  `
+  ALTER TABLE outbox ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -61,10 +61,30 @@ export interface OutboxRow {
   event: string;
   body: string;
   attempts: number;
+  unanswered: number;
   last_error: string | null;
 }
 
 export type { PendingMessage } from './store.js';
+
+/** What a write-back after a write failure puts in the store, in one transaction. */
+export interface WriteBack {
+  incidents: Incident[];
+  subjects: SubjectState[];
+  timeline: Array<{ incidentId: number; entry: TimelineEntry }>;
+  /** Messages created while the store refused writes: inserted with their ids. */
+  created: MessageState[];
+  /** Stored messages whose delivery moved on meanwhile. */
+  updated: MessageState[];
+}
+
+/** A whole outbox row, as the write-back after a write failure puts it back. */
+export interface MessageState extends OutboxRow {
+  next_attempt_at: number;
+  state: 'pending' | 'delivered' | 'dead';
+  delivered_at: number | null;
+  dead_at: number | null;
+}
 
 /** Named parameters for the incident upsert (better-sqlite3 binds `@name` from object keys). */
 export function incidentParams(i: Incident): IncidentRow {
@@ -165,6 +185,7 @@ export function messageFromRow(r: OutboxRow): PendingMessage {
     event: r.event as IncidentEventType,
     body: JSON.parse(r.body) as unknown,
     attempts: r.attempts,
+    unanswered: r.unanswered,
     lastError: r.last_error,
   };
 }

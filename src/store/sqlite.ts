@@ -1,9 +1,9 @@
 // The Store on better-sqlite3 (WAL): incidents, timelines, finding counters, outbox, hourly uptime.
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Incident, OutboundMessage, PushPing, PushState, SubjectState, TimelineEntry } from '../types.js';
-import { migrate, SCHEMA_VERSION } from './migrations.js';
+import { openDatabase, StoreLock, writeHolder } from './open.js';
 import {
   incidentFromRow,
   incidentParams,
@@ -12,7 +12,9 @@ import {
   subjectParams,
   timelineFromRow,
   type IncidentRow,
+  type MessageState,
   type PendingMessage,
+  type WriteBack,
 } from './rows.js';
 import type { Silence } from '../incidents/silences.js';
 import { SilenceTable } from './silences.js';
@@ -23,20 +25,19 @@ import type { IncidentQuery, NewSilence, SilenceQuery, Store, StoreChange, Uptim
 export type { PendingMessage } from './rows.js';
 
 const HOUR_MS = 3_600_000;
-const BUSY_TIMEOUT_MS = 5_000;
-const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 500;
 
-/** The store could not be opened or migrated; the message names the file and the reason. */
-export class StoreError extends Error {
-  readonly code = 'VIGIL_ERR_STORE';
-  override name = 'StoreError';
-}
+export { StoreError, StoreInUseError } from './open.js';
 
 export interface StoreOptions {
   /** Clock for "is this message due yet"; tests pass a fake one. */
   now?: () => number;
+  /**
+   * Hold the store for this process alone (the daemon): a second holder is refused with a
+   * StoreInUseError naming the first. Readers (`vigil incidents`, `vigil review`) do not ask for it.
+   */
+  exclusive?: boolean;
 }
 
 /**
@@ -44,63 +45,30 @@ export interface StoreOptions {
  * in-memory one for ':memory:'. Throws StoreError when that is not possible.
  */
 export function openStore(path: string, opts: StoreOptions = {}): SqliteStore {
-  return new SqliteStore(openDatabase(path), path, opts.now ?? Date.now);
-}
-
-function openDatabase(path: string): Database.Database {
-  if (path !== ':memory:') {
-    const dir = dirname(resolve(path));
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (err) {
-      throw new StoreError(`cannot open ${path}: cannot create directory ${dir} (${reason(err)})`, { cause: err });
-    }
-    try {
-      // WAL keeps two files beside the database, so the directory itself must be writable.
-      accessSync(dir, constants.W_OK);
-    } catch (err) {
-      throw new StoreError(`cannot open ${path}: directory ${dir} is not writable`, { cause: err });
-    }
-  }
-  let db: Database.Database | undefined;
+  const lock = opts.exclusive && path !== ':memory:' ? acquireLock(path) : null;
   try {
-    db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
-    // Only takes effect on a new file; lets prune() hand freed pages back to the filesystem.
-    db.pragma('auto_vacuum = INCREMENTAL');
-    db.pragma('journal_mode = WAL');
-    // WAL + NORMAL: a commit is in the WAL before apply() returns, so a process crash or SIGKILL
-    // loses nothing; only an OS crash or power cut can lose the last transactions. FULL would
-    // fsync on every commit for no gain against the failures a daemon actually sees.
-    db.pragma('synchronous = NORMAL');
-    // After a burst (a big prune) the WAL is cut back to this instead of keeping its high-water size.
-    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
-    db.pragma('foreign_keys = ON');
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  } catch (err) {
-    db?.close();
-    throw new StoreError(`cannot open ${path}: ${reason(err)}`, { cause: err });
-  }
-  const failure = migrate(db);
-  if (failure) {
-    db.close();
-    if (failure.kind === 'newer') {
-      throw new StoreError(`${path} was written by a newer vigil (schema ${failure.found} > ${SCHEMA_VERSION})`);
+    const db = openDatabase(path);
+    if (lock) {
+      try {
+        writeHolder(db);
+      } catch {
+        // Only the message a second daemon prints needs it; a full disk must not stop this one.
+      }
     }
-    throw new StoreError(`cannot migrate ${path} to schema ${failure.to}: ${reason(failure.cause)}`, {
-      cause: failure.cause,
-    });
+    return new SqliteStore(db, path, opts.now ?? Date.now, lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
   }
-  return db;
 }
 
-function reason(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'SQLITE_NOTADB') return 'not a SQLite database';
-  if (code === 'SQLITE_CANTOPEN') return 'unable to open the file (is it a directory, or its directory missing?)';
-  if (code === 'SQLITE_READONLY') return 'the file is read-only';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOTDIR') return 'a part of the path is a file, not a directory';
-  return err instanceof Error ? err.message : String(err);
+function acquireLock(path: string): StoreLock {
+  try {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+  } catch {
+    // openDatabase says what is wrong with the directory.
+  }
+  return StoreLock.acquire(path);
 }
 
 export class SqliteStore implements Store {
@@ -112,15 +80,18 @@ export class SqliteStore implements Store {
   readonly #silences: SilenceTable;
   #oncall: OncallStatements;
   #closed = false;
+  readonly #lock: StoreLock | null;
   /** Runs not yet written, one aggregate per probe-hour, keyed `probe \0 hour`. */
   #uptime = new Map<string, UptimeRow>();
   #applyTx: (change: StoreChange) => OutboundMessage[];
   #flushTx: (rows: UptimeRow[]) => void;
   #releaseTx: (ids: readonly number[], at: number, rewrite: ((body: unknown) => unknown) | undefined) => number;
   #pruneTx: (cutoff: number) => { incidents: number; messages: number; uptime: number };
+  #writeBackTx: (w: WriteBack) => void;
 
-  constructor(db: Database.Database, path: string, now: () => number) {
+  constructor(db: Database.Database, path: string, now: () => number, lock: StoreLock | null = null) {
     this.#db = db;
+    this.#lock = lock;
     this.path = path;
     this.#now = now;
     const s = (this.#s = prepareStatements(db));
@@ -149,6 +120,15 @@ export class SqliteStore implements Store {
         released += s.releaseMessage.run(body, at, id).changes;
       }
       return released;
+    });
+    this.#writeBackTx = db.transaction((w: WriteBack) => {
+      for (const incident of w.incidents) s.upsertIncident.run(incidentParams(incident));
+      for (const subject of w.subjects) s.upsertSubject.run(subjectParams(subject));
+      for (const { incidentId, entry } of w.timeline) {
+        s.appendTimeline.run(incidentId, incidentId, entry.at, entry.event, entry.detail, entry.by ?? null);
+      }
+      for (const m of w.created) s.insertMessageAs.run(m);
+      for (const m of w.updated) s.updateMessageAs.run(m);
     });
     this.#flushTx = db.transaction((rows: UptimeRow[]) => {
       for (const row of rows) s.addUptime.run(row);
@@ -226,6 +206,11 @@ export class SqliteStore implements Store {
   /** Hourly rows of every hour that overlaps [sinceMs, now), by probe then hour; flushes first. */
   uptime(sinceMs: number): UptimeRow[] {
     this.flushUptime();
+    return this.storedUptime(sinceMs);
+  }
+
+  /** As uptime(), without flushing first: what is on disk. */
+  storedUptime(sinceMs: number): UptimeRow[] {
     return this.#s.uptimeSince.all(sinceMs - HOUR_MS);
   }
 
@@ -238,12 +223,28 @@ export class SqliteStore implements Store {
     return ids.length === 0 ? 0 : this.#releaseTx(ids, at, rewrite);
   }
 
+  /** Writes back, in one transaction, what was kept in memory while the store refused writes. */
+  writeBack(w: WriteBack): void {
+    this.#writeBackTx(w);
+  }
+
+  /** One outbox row as stored, whatever its state; null when there is none. */
+  messageState(id: number): MessageState | null {
+    const row = this.#s.messageById.get(id);
+    return row ? { ...row, state: row.state as MessageState['state'], delivered_at: null, dead_at: null } : null;
+  }
+
+  /** The highest outbox id ever handed out (ids are never reused). */
+  lastMessageId(): number {
+    return this.#s.lastMessageId.get()?.last ?? 0;
+  }
+
   markDelivered(id: number, at: number): void {
     this.#s.delivered.run(at, id);
   }
 
-  markFailed(id: number, error: string, nextAttemptAt: number): void {
-    this.#s.failed.run(error, nextAttemptAt, id);
+  markFailed(id: number, error: string, nextAttemptAt: number, unanswered = false): void {
+    this.#s.failed.run(unanswered ? 1 : 0, error, nextAttemptAt, id);
   }
 
   markDead(id: number, error: string, at: number): void {
@@ -346,6 +347,7 @@ export class SqliteStore implements Store {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.#db.close();
+      this.#lock?.release();
     }
   }
 

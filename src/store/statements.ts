@@ -1,7 +1,7 @@
 // Every SQL statement the store runs, prepared once per connection (apply and flushUptime are hot).
 import type Database from 'better-sqlite3';
 import type { UptimeRow } from './store.js';
-import type { IncidentRow, OutboxRow, SubjectRow, TimelineRow } from './rows.js';
+import type { IncidentRow, MessageState, OutboxRow, SubjectRow, TimelineRow } from './rows.js';
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
@@ -80,7 +80,7 @@ export function prepareStatements(db: Database.Database) {
     // A message waits behind an earlier one of its channel that is still waiting for a retry, so
     // order per channel holds across restarts, not only in the outbox's memory.
     pending: db.prepare<{ now: number; limit: number }, OutboxRow>(
-      `SELECT id, sink, channel, created_at, incident_id, event, body, attempts, last_error FROM outbox AS o
+      `SELECT id, sink, channel, created_at, incident_id, event, body, attempts, unanswered, last_error FROM outbox AS o
        WHERE state = 'pending' AND next_attempt_at <= @now
          AND NOT EXISTS (SELECT 1 FROM outbox AS w WHERE w.state = 'pending' AND w.sink = o.sink
                          AND w.channel = o.channel AND w.id < o.id AND w.next_attempt_at > @now)
@@ -93,12 +93,32 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE outbox SET body = ?, next_attempt_at = min(next_attempt_at, ?)
        WHERE id = ? AND state = 'pending' AND attempts = 0`,
     ),
+    messageById: db.prepare<[number], OutboxRow & { next_attempt_at: number; state: string }>(
+      `SELECT id, sink, channel, created_at, incident_id, event, body, attempts, unanswered, last_error, next_attempt_at, state
+       FROM outbox WHERE id = ?`,
+    ),
+    lastMessageId: db.prepare<[], { last: number }>(
+      `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),
+                  coalesce((SELECT max(id) FROM outbox), 0)) AS last`,
+    ),
+    // Write-back of messages kept in memory while the store refused writes, with the id they were given then.
+    insertMessageAs: db.prepare<[MessageState]>(
+      `INSERT INTO outbox (id, sink, channel, created_at, incident_id, event, body, attempts, unanswered, next_attempt_at,
+         state, last_error, delivered_at, dead_at)
+       VALUES (@id, @sink, @channel, @created_at, @incident_id, @event, @body, @attempts, @unanswered, @next_attempt_at,
+         @state, @last_error, @delivered_at, @dead_at)`,
+    ),
+    updateMessageAs: db.prepare<[MessageState]>(
+      `UPDATE outbox SET body = @body, attempts = @attempts, unanswered = @unanswered, next_attempt_at = @next_attempt_at,
+         state = @state, last_error = @last_error, delivered_at = @delivered_at, dead_at = @dead_at
+       WHERE id = @id AND state = 'pending'`,
+    ),
     pendingCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE state = 'pending'`),
     delivered: db.prepare<[number, number]>(
       `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id = ? AND state = 'pending'`,
     ),
-    failed: db.prepare<[string, number, number]>(
-      `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+    failed: db.prepare<[number, string, number, number]>(
+      `UPDATE outbox SET attempts = attempts + 1, unanswered = unanswered + ?, last_error = ?, next_attempt_at = ?
        WHERE id = ? AND state = 'pending'`,
     ),
     dead: db.prepare<[string, number, number]>(

@@ -48,6 +48,8 @@ export interface UptimeRow {
 export interface PendingMessage extends OutboundMessage {
   /** Failed attempts so far. */
   attempts: number;
+  /** Of those, the sends that got no answer: the peer may have the message already. */
+  unanswered: number;
   lastError: string | null;
 }
 
@@ -83,7 +85,8 @@ export interface Store {
    */
   releaseMessages(ids: readonly number[], at: number, rewrite?: (body: unknown) => unknown): number;
   markDelivered(id: number, at: number): void;
-  markFailed(id: number, error: string, nextAttemptAt: number): void;
+  /** `unanswered`: the attempt got no answer (timed out, cut off), so the peer may have the message. */
+  markFailed(id: number, error: string, nextAttemptAt: number, unanswered?: boolean): void;
   markDead(id: number, error: string, at: number): void;
   pendingCount(): number;
   /** Messages given up at or after `since`, newest first (for /status). */

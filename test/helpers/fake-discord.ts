@@ -21,7 +21,13 @@ export const LIMITS = {
 } as const;
 
 /** A scripted answer for the next request to a webhook. */
-export type Scripted = { status: 429; retryAfter: number; global?: boolean } | { status: 503 } | { status: 404 } | { status: 401 };
+export type Scripted =
+  | { status: 429; retryAfter: number; global?: boolean }
+  | { status: 503 }
+  | { status: 404 }
+  | { status: 401 }
+  /** Stores the message like any other, then answers only after `delayMs` (a slow Discord). */
+  | { status: 'slow'; delayMs: number };
 
 export interface Accepted {
   at: number;
@@ -195,8 +201,9 @@ export class FakeDiscord {
       if (!hook || hook.deleted) return answer(404, { message: 'Unknown Webhook', code: 10015 });
       if (hook.token !== req.params.token) return answer(401, { message: 'Invalid Webhook Token', code: 50027 });
       const scripted = hook.script.shift();
+      const slow = scripted?.status === 'slow' ? scripted.delayMs : 0;
       if (scripted?.status === 429) return this.#tooMany(reply, hook, scripted.retryAfter, scripted.global ?? false, answer);
-      if (scripted) return answer(scripted.status, scripted.status === 503 ? 'upstream connect error' : { message: 'Unknown Webhook', code: 10015 });
+      if (scripted && scripted.status !== 'slow') return answer(scripted.status, scripted.status === 503 ? 'upstream connect error' : { message: 'Unknown Webhook', code: 10015 });
       if (now < this.#outageUntil) return answer(503, 'upstream connect error or disconnect/reset before headers');
       // The bucket: a fixed window that starts with its first request.
       if (now - hook.windowStart >= this.#windowMs) {
@@ -222,6 +229,7 @@ export class FakeDiscord {
         payload = rest;
       }
       hook.accepted.push({ at: now, payload, pinged: pings(payload) });
+      if (slow > 0) await new Promise((r) => setTimeout(r, slow));
       if (req.query.wait !== 'true') return answer(204);
       return answer(200, { id: String(hook.accepted.length), channel_id: hook.id, webhook_id: hook.id, content: payload.content ?? '', embeds: payload.embeds ?? [], components: payload.components ?? [] });
     });

@@ -130,3 +130,54 @@ t.test('outbox + sink: in order per channel through 429s and an outage; dead web
   t.match(after, /vigil_notifications_total\{sink="discord",channel="warnings",outcome="webhook_dead"\} 2/, 'both given up as webhook_dead');
   t.equal(d.count(404, 'warnings'), 1, 'only the first reached Discord');
 });
+
+/** The outbox and the Discord sink over one stored message for #ops, against `d`. */
+function deliveryOf(t: { teardown(fn: () => unknown): void }, d: FakeDiscord, opts: { deliveryTimeoutMs?: number } = {}) {
+  const store = openStore(':memory:');
+  t.teardown(() => store.close());
+  const metrics = createMetrics('test', { defaults: false });
+  const { log, lines } = memoryLog();
+  const webhooks = { ops: d.webhook('ops'), errors: d.webhook('errors'), warnings: d.webhook('warnings') };
+  const outbox = new Outbox({
+    store, metrics, log, maxAgeMs: 3_600_000, pollMs: 50, backoff: () => 50, ...opts,
+    sinks: new Map([['discord', discordSink({ webhooks, publicUrl: null, log })]]),
+  });
+  t.teardown(() => outbox.stop());
+  const e = event(1);
+  store.apply({ subjects: [], incidents: [], timeline: [], events: [e], messages: [{ sink: 'discord', channel: 'ops', createdAt: Date.now(), incidentId: 1, event: 'opened', body: e }] });
+  return { store, outbox, lines, metrics };
+}
+
+t.test('a Discord that stores the page but answers after 12 s gets it once: the timeout waits 30 s', { timeout: 60_000 }, async (t) => {
+  const d = await fake(t);
+  const { store, outbox } = deliveryOf(t, d);
+  d.script('ops', { status: 'slow', delayMs: 12_000 });
+  await outbox.drain();
+  t.equal(d.accepted('ops').length, 1, 'sent once');
+  t.equal(store.pendingCount(), 0, 'and recorded as delivered');
+});
+
+t.test('a Discord that never answers gets the page at most twice, then vigil stops resending', { timeout: 60_000 }, async (t) => {
+  const d = await fake(t);
+  const { store, outbox, lines, metrics } = deliveryOf(t, d, { deliveryTimeoutMs: 300 });
+  d.script('ops', ...Array.from({ length: 6 }, () => ({ status: 'slow' as const, delayMs: 1_500 })));
+  outbox.start();
+  const deadline = Date.now() + 20_000;
+  while (store.pendingCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 1_000)); // long enough for a third send, were there one
+  t.equal(d.accepted('ops').length, 2, 'the page and one resend, no more');
+  t.equal(store.pendingCount(), 0, 'given up');
+  const dead = lines.find((l) => l.msg === 'outbox: message given up (dead letter)');
+  t.match(dead?.error, /^no answer to 2 sends \(last: delivery timed out after 300ms\); not sent again, as it may have arrived$/);
+  t.match(await metrics.registry.metrics(), /vigil_notifications_total\{sink="discord",channel="ops",outcome="unanswered"\} 2/);
+});
+
+t.test('a refused connection proves nothing was sent: it is retried without counting toward the bound', { timeout: 60_000 }, async (t) => {
+  const d = await fake(t);
+  const { store, outbox } = deliveryOf(t, d, { deliveryTimeoutMs: 300 });
+  const stored = store.pendingMessages(10)[0]!;
+  store.markFailed(stored.id, 'connect ECONNREFUSED', 0, false);
+  store.markFailed(stored.id, 'connect ECONNREFUSED', 0, false);
+  await outbox.drain();
+  t.equal(d.accepted('ops').length, 1, 'delivered after two failures that never reached Discord');
+});
