@@ -8,6 +8,8 @@ import { httpProbe } from './http.js';
 import { pgProbeTypes } from './pg-types.js';
 import { composeLogsProbe } from './compose-logs.js';
 import { composePsProbe, observeComposePs } from './compose-ps.js';
+import { backupProbe, observeBackup } from './backup.js';
+import { observeRedis, redisProbe } from './redis.js';
 
 /**
  * What a probe type brings: its function, and optionally how its findings' `values` become the
@@ -24,6 +26,9 @@ const probeTypes: Partial<Record<ResolvedProbe['type'], ProbeType>> = {
   ...pgProbeTypes,
   compose_ps: { run: composePsProbe as ProbeFn<ResolvedProbe>, observe: observeComposePs },
   compose_logs: { run: composeLogsProbe as ProbeFn<ResolvedProbe> },
+  // Redis and backups
+  redis: { run: redisProbe as ProbeFn<ResolvedProbe>, observe: observeRedis },
+  backup: { run: backupProbe as ProbeFn<ResolvedProbe>, observe: observeBackup },
 };
 
 /** Probe types this build can run; the config may name others that a later version adds. */
