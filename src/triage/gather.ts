@@ -103,6 +103,8 @@ function describe(step: TriageStep): string {
       return `long queries of ${step.database}`;
     case 'impact':
       return `impact_query of ${step.database}`;
+    case 'redis':
+      return `redis INFO of ${step.probe}`;
   }
 }
 
