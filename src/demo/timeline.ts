@@ -32,7 +32,7 @@ const S = 1_000;
  * backup come last, each alone.
  */
 export const DEMO_TIMELINE: Timeline = {
-  cycleMs: 270 * S,
+  cycleMs: 290 * S,
   faults: [
     {
       kind: 'compute_500', atMs: 10 * S, durationMs: 25 * S,
@@ -59,13 +59,13 @@ export const DEMO_TIMELINE: Timeline = {
       expect: 'S2 incident from docker compose ps over SSH',
     },
     {
-      kind: 'queue_stuck', atMs: 155 * S, durationMs: 60 * S,
+      kind: 'queue_stuck', atMs: 155 * S, durationMs: 70 * S,
       what: 'the Celery worker stops taking tasks; the queue grows',
       recovered: 'the worker drained the Celery queue',
       expect: 'S2 "Generation pipeline stuck" once the queue has not shrunk for stuck_after',
     },
     {
-      kind: 'backup_late', atMs: 220 * S, durationMs: 30 * S,
+      kind: 'backup_late', atMs: 230 * S, durationMs: 35 * S,
       what: 'the last two scheduled database backups never reached the bucket',
       recovered: 'the missing backups are in the bucket again',
       expect: 'S1 incident naming the newest backup, its age and size',

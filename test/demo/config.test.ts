@@ -87,7 +87,7 @@ t.test('--speed divides the durations that set the pace, down to a floor', async
   const spec = (id: string) => config.probes.find((p) => p.id === id)?.spec as Record<string, unknown>;
   t.equal(spec('backend-errors').window, 6_000, 'the log window 1m / 10');
   t.equal(spec('backend-db-long-queries').older_than, 1_000, 'older_than 10s / 10');
-  t.match(spec('backend-redis').queues, [{ key: 'celery', stuck_after: 2_500 }], 'stuck_after 25s / 10');
+  t.match(spec('backend-redis').queues, [{ key: 'celery', stuck_after: 2_000 }], 'stuck_after 15s / 10, lifted to its 2 s floor');
   const twice = loadConfig(fill(dir, 2), {});
   t.equal(twice.defaults.intervalMs, 2_500);
   t.equal(twice.defaults.timeoutMs, 1_500);

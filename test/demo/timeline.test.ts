@@ -17,15 +17,15 @@ t.test('faults are on from their start until their end, and the schedule repeats
   t.same(on(125 * S), ['long_query', 'worker_unhealthy']);
   t.same(on(150 * S), []);
   t.same(on(160 * S), ['queue_stuck'], 'the Celery queue stops draining at t+2:35');
-  t.same(on(230 * S), ['backup_late'], 'backups go missing at t+3:40');
-  t.same(on(260 * S), [], 'all is well at the end of the cycle');
+  t.same(on(240 * S), ['backup_late'], 'backups go missing at t+3:50');
+  t.same(on(280 * S), [], 'all is well at the end of the cycle');
   t.same(on(DEMO_TIMELINE.cycleMs + 10 * S), ['compute_500'], 'the next cycle starts over');
 });
 
 t.test('speed compresses the schedule', async (t) => {
   t.same(on(1 * S, 10), ['compute_500'], 't+10s becomes t+1s at speed 10');
   t.same(on(3.6 * S, 10), []);
-  t.equal(positionInCycle(DEMO_TIMELINE, 27.5 * S, 10), 5 * S, 'wraps at cycle / speed');
+  t.equal(positionInCycle(DEMO_TIMELINE, 29.5 * S, 10), 5 * S, 'wraps at cycle / speed');
   t.equal(formatOffset(95 * S), '1:35');
 });
 
@@ -57,7 +57,7 @@ t.test('the banner tells when each fault comes and what vigil should do', async 
   const lines = describeTimeline(DEMO_TIMELINE);
   t.equal(lines.length, DEMO_TIMELINE.faults.length + 1);
   t.match(lines[0], /^t\+0:10 {2}the compute API answers 500 .* for 25s +→ S2 incident on production; S3 on staging/);
-  t.match(lines.at(-1), /repeats at t\+4:30/);
+  t.match(lines.at(-1), /repeats at t\+4:50/);
   t.match(describeTimeline(DEMO_TIMELINE, 10)[1], /^t\+0:04 {2}PostgreSQL is stopped for 4\.5s/);
 });
 

@@ -30,7 +30,7 @@ function processesMentioning(text: string): string[] {
   return found;
 }
 
-// Starting PostgreSQL and a whole cycle of the timeline (4:30 at speed 1) outlast tap's default timeout.
+// Starting PostgreSQL and a whole cycle of the timeline (4:50 at speed 1) outlast tap's default timeout.
 t.setTimeout(300_000);
 
 const RESOLVED = (what: string) => new RegExp(`\\[RESOLVED\\] ${what}\\. Resolved after (\\d+m )?\\d+s\\.`);
