@@ -17,6 +17,9 @@ export interface Metrics {
   pgLongQueries: Gauge<'database'>;
   pgLongestQuery: Gauge<'database'>;
   containerUp: Gauge<'host' | 'service'>;
+  redisQueueLength: Gauge<'probe' | 'queue'>;
+  backupAge: Gauge<'probe'>;
+  backupSize: Gauge<'probe'>;
   logRecordsDropped: Counter;
   heartbeats: Counter<'outcome'>;
   storeWriteFailures: Counter;
@@ -114,6 +117,24 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
       name: 'vigil_container_up',
       help: 'Whether the compose service is running and not unhealthy (1) or not (0), at the last compose_ps run.',
       labelNames: ['host', 'service'],
+      registers,
+    }),
+    redisQueueLength: new Gauge({
+      name: 'vigil_redis_queue_length',
+      help: 'Length of the Redis list (a Celery queue) at the last redis run.',
+      labelNames: ['probe', 'queue'],
+      registers,
+    }),
+    backupAge: new Gauge({
+      name: 'vigil_backup_age_seconds',
+      help: 'Age of the newest backup object at the last backup run.',
+      labelNames: ['probe'],
+      registers,
+    }),
+    backupSize: new Gauge({
+      name: 'vigil_backup_size_bytes',
+      help: 'Size of the newest backup object at the last backup run.',
+      labelNames: ['probe'],
       registers,
     }),
     logRecordsDropped: new Counter({

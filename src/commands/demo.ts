@@ -1,4 +1,5 @@
 // `vigil demo` (and `npm start`): a simulated Sartiq fleet with faults on a timeline, watched by the real daemon, until Ctrl-C.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import type { Config } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { fillDemoConfig, readTemplate } from '../demo/config.js';
 import { DemoError } from '../demo/errors.js';
-import { freePort, startFleet, type DemoFleet } from '../demo/fleet.js';
+import { BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_SCHEDULE, freePort, startFleet, type DemoFleet } from '../demo/fleet.js';
 import { createPrinter, type Printer } from '../demo/printer.js';
 import { DEMO_TIMELINE, describeTimeline, parseSpeed } from '../demo/timeline.js';
 import { createRunLogger } from '../log.js';
@@ -49,6 +50,8 @@ function banner(config: Config, fleet: DemoFleet, dir: string, speed: number, co
     `  compute       ${fleet.http.computeUrl}/health (production) · ${fleet.http.stagingComputeUrl}/health (staging)`,
     `  VM            ssh ubuntu@127.0.0.1:${fleet.ssh.port}, plays docker compose (host key ${fleet.ssh.fingerprint}, pinned)`,
     `  database      PostgreSQL on 127.0.0.1:${fleet.pg.port}, reached through the VM's SSH connection as role "vigil"`,
+    `  redis         Redis (the Celery queue) on 127.0.0.1:${fleet.redis.port}, through the same SSH connection`,
+    `  backups       ${fleet.bucket.endpoint}/${BACKUP_BUCKET}/${BACKUP_PREFIX}  (S3 API, schedule "${BACKUP_SCHEDULE}")`,
     `  config        ${configPath}  (probes/demo.yaml, filled in)`,
     `  full log      ${join(dir, 'vigil.log')}  (JSON lines)`,
     `  ${dir} is removed when the demo stops.`,
@@ -109,7 +112,7 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<number> {
   };
 
   try {
-    printer.say(`vigil demo: starting PostgreSQL, an SSH host and the HTTP services in ${dir} …`);
+    printer.say(`vigil demo: starting PostgreSQL, an SSH host, Redis, a backup bucket and the HTTP services in ${dir} …`);
     fleet = await startFleet({
       dir,
       timeline: DEMO_TIMELINE,
@@ -121,6 +124,13 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<number> {
       const port = await listenPort();
       writeFileSync(join(dir, 'backend-db.url'), `${fleet.pg.monitorUrl}\n`, { mode: 0o600 });
       writeFileSync(join(dir, 'demo-backend.key'), fleet.ssh.clientPrivateKey, { mode: 0o600 });
+      const secrets = {
+        'backend-redis.url': `redis://:${encodeURIComponent(fleet.redisPassword)}@127.0.0.1:${fleet.redis.port}/0`,
+        's3-endpoint': fleet.bucket.endpoint,
+        's3-key-id': `DEMO${randomBytes(8).toString('hex').toUpperCase()}`,
+        's3-secret': randomBytes(24).toString('base64url'),
+      };
+      for (const [file, value] of Object.entries(secrets)) writeFileSync(join(dir, file), `${value}\n`, { mode: 0o600 });
       const configPath = join(dir, 'vigil.yaml');
       const yaml = fillDemoConfig(readTemplate(), {
         listen: { host: '127.0.0.1', port },
@@ -129,6 +139,10 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<number> {
         hostKeySha256: fleet.ssh.fingerprint,
         dbUrlFile: 'backend-db.url',
         sshKeyFile: 'demo-backend.key',
+        redisUrlFile: 'backend-redis.url',
+        s3EndpointFile: 's3-endpoint',
+        s3KeyIdFile: 's3-key-id',
+        s3SecretFile: 's3-secret',
         backendUrl: fleet.http.backendUrl,
         computeUrl: fleet.http.computeUrl,
         stagingComputeUrl: fleet.http.stagingComputeUrl,
@@ -157,7 +171,7 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<number> {
   }
 
   const signal = await stopSignal;
-  printer.say(`\n${signal} received: stopping the daemon, the SSH host, the HTTP services and PostgreSQL …`);
+  printer.say(`\n${signal} received: stopping the daemon, the SSH host, Redis, the bucket, the HTTP services and PostgreSQL …`);
   const deadline = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), STOP_DEADLINE_MS).unref());
   const outcome = await Promise.race([shutdown().then(() => 'done' as const), deadline]);
   process.off('SIGINT', onSignal);

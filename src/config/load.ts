@@ -4,7 +4,7 @@ import path from 'node:path';
 import ms from 'ms';
 import { LineCounter, parseDocument } from 'yaml';
 import { addSchemaIssue, ConfigError, configIssueMessage, didYouMean, formatPath, isRecord, Problems, type PathSegment } from './errors.js';
-import { configSchema, parseDuration, type ProbeConfig, type RawConfig } from './schema.js';
+import { configSchema, parseDuration, type ProbeConfig, type RawConfig, type RedisProbeConfig } from './schema.js';
 import type { Config, ResolvedDatabase, ResolvedHost, ResolvedProbe } from './types.js';
 import type { Severity } from '../types.js';
 
@@ -104,16 +104,19 @@ function checkReferences(raw: unknown, problems: Problems): void {
     const db = dbName !== undefined && Object.hasOwn(databases, dbName) ? record(databases[dbName]) : undefined;
     if (hostName !== undefined && !host) problems.add(['probes', i, 'host'], unknown('host', hostName, Object.keys(hosts)));
     if (dbName !== undefined && !db) problems.add(['probes', i, 'database'], unknown('database', dbName, Object.keys(databases)));
+    // A redis probe tunnels like a database: through `via`, whose environment it inherits.
+    const viaName = p.type === 'redis' ? str(p.via) : undefined;
+    if (viaName !== undefined && !Object.hasOwn(hosts, viaName)) problems.add(['probes', i, 'via'], unknown('host', viaName, Object.keys(hosts)));
     if (p.environment !== undefined) checkEnvironment(['probes', i, 'environment'], p.environment);
-    else if (hostName === undefined && dbName === undefined) {
+    else if (hostName === undefined && dbName === undefined && viaName === undefined) {
       problems.add(['probes', i], 'missing required key "environment": a probe without a host or database must name its environment');
     }
     (Array.isArray(p.depends_on) ? p.depends_on : []).forEach((dep, j) => {
       if (typeof dep === 'string' && !firstIndex.has(dep)) problems.add(['probes', i, 'depends_on', j], unknown('probe', dep, ids));
     });
     const timeout = parseDuration(str(p.timeout) ?? '');
-    // A push probe's schedule is its job's, not its own: it is judged every interval.
-    const interval = p.schedule === undefined || p.type === 'push' ? (p.interval === undefined ? defaultInterval : parseDuration(str(p.interval) ?? '')) : undefined;
+    // A push probe's schedule is its job's and a backup probe's the backups': they are judged every interval.
+    const interval = p.schedule === undefined || p.type === 'push' || p.type === 'backup' ? (p.interval === undefined ? defaultInterval : parseDuration(str(p.interval) ?? '')) : undefined;
     if (timeout !== undefined && interval !== undefined && timeout > interval) {
       problems.add(['probes', i, 'timeout'], `expected a timeout no longer than the interval (${ms(interval)}), got ${ms(timeout)}: runs would pile up`);
     }
@@ -162,6 +165,8 @@ const SECRET_KEYS = new Set([
   'api_token_env', 'api_token_file', 'action_secret_env', 'action_secret_file', 'private_key_env', 'private_key_file', 'passphrase_env', 'url_env', 'url_file',
   'value_env', 'value_file', 'source_token_env', 'source_token_file', 'heartbeat_url_env',
   'token_env', 'token_file',
+  // backup probes
+  'endpoint_env', 'endpoint_file', 'access_key_id_env', 'access_key_id_file', 'secret_access_key_env', 'secret_access_key_file',
 ]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -220,6 +225,13 @@ function osReason(err: unknown): string {
 const DEFAULT_SEVERITY: Record<ProbeConfig['type'], Severity> = {
   http: 'S2', compose_ps: 'S2', compose_logs: 'S3', pg_ready: 'S1', pg_connections: 'S3', pg_long_queries: 'S3', pg_query: 'S3',
   push: 'S2', host: 'S2', pg_health: 'S1',
+  redis: 'S2', backup: 'S1',
+};
+/** The `*_env` / `*_file` secrets a probe type carries itself, by stem. */
+const PROBE_SECRETS: Partial<Record<ProbeConfig['type'], readonly string[]>> = {
+  push: ['token'],
+  redis: ['url'],
+  backup: ['endpoint', 'access_key_id', 'secret_access_key'],
 };
 
 function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
@@ -290,15 +302,16 @@ function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
 function buildProbe(p: ProbeConfig, i: number, c: RawConfig, hosts: Record<string, ResolvedHost>, databases: Record<string, ResolvedDatabase>, secrets: Secrets): ResolvedProbe {
   const host = 'host' in p ? hosts[p.host] : undefined;
   const database = 'database' in p ? databases[p.database] : undefined;
+  const via = p.type === 'redis' && p.via !== undefined ? hosts[p.via] : undefined;
   const intervalMs = p.interval ?? c.defaults.interval;
-  const service = p.service ?? (p.type === 'http' || p.type === 'push' ? p.id : p.type === 'compose_ps' || p.type === 'host' ? p.host : (database?.service ?? 'db'));
+  const service = p.service ?? defaultService(p, database);
   // A heartbeat's state is the stored last ping, the same on every run until the next ping: one
   // late or failed judgement is the news, so a push probe opens and resolves at once by default.
   const pushDefault = p.type === 'push' ? 1 : undefined;
   const probeSecrets: Record<string, string> = {};
-  if (p.type === 'push') {
-    const token = secrets.get(formatPath(['probes', i, 'token_env'])) ?? secrets.get(formatPath(['probes', i, 'token_file']));
-    if (token !== undefined) probeSecrets.token = token;
+  for (const stem of PROBE_SECRETS[p.type] ?? []) {
+    const value = secrets.get(formatPath(['probes', i, `${stem}_env`])) ?? secrets.get(formatPath(['probes', i, `${stem}_file`]));
+    if (value !== undefined) probeSecrets[stem] = value;
   }
   const headers: Record<string, string> = {};
   if (p.type === 'http') {
@@ -311,24 +324,40 @@ function buildProbe(p: ProbeConfig, i: number, c: RawConfig, hosts: Record<strin
     id: p.id,
     type: p.type,
     // checkReferences guarantees one of these exists for a config that got this far.
-    environment: p.environment ?? host?.environment ?? database?.environment ?? '',
+    environment: p.environment ?? host?.environment ?? database?.environment ?? via?.environment ?? '',
     service,
     severity: p.severity ?? DEFAULT_SEVERITY[p.type],
     summary: p.summary ?? defaultSummary(p, service),
     intervalMs,
-    schedule: p.type === 'push' ? null : (p.schedule ?? null),
+    schedule: p.type === 'push' || p.type === 'backup' ? null : (p.schedule ?? null),
     // An inherited timeout never outlasts the probe's own interval; an explicit one is checked instead.
     timeoutMs: p.timeout ?? Math.min(c.defaults.timeout, intervalMs),
     failureThreshold: p.failure_threshold ?? pushDefault ?? c.defaults.failure_threshold,
     successThreshold: p.success_threshold ?? pushDefault ?? c.defaults.success_threshold,
     dependsOn: p.depends_on,
-    implicitDeps: host ? [`host:${host.name}`] : database?.via ? [`host:${database.via}`] : [],
+    implicitDeps: host ? [`host:${host.name}`] : database?.via ? [`host:${database.via}`] : via ? [`host:${via.name}`] : [],
     enabled: p.enabled,
     escalate: p.escalate === undefined ? [] : Array.isArray(p.escalate) ? p.escalate : [p.escalate],
     spec: p,
     headers,
-    secrets: probeSecrets,
+    ...(PROBE_SECRETS[p.type] ? { secrets: probeSecrets } : {}),
+    ...(p.type === 'redis' ? { summaries: redisSummaries(p) } : {}),
   };
+}
+
+function defaultService(p: ProbeConfig, database: ResolvedDatabase | undefined): string {
+  if (p.type === 'http' || p.type === 'push') return p.id;
+  if (p.type === 'compose_ps' || p.type === 'host') return p.host;
+  if (p.type === 'redis') return 'redis';
+  if (p.type === 'backup') return 'backup';
+  return database?.service ?? 'db';
+}
+
+/** Each queue of a redis probe is its own incident, called by its `summary` ("Generation pipeline stuck"). */
+function redisSummaries(p: RedisProbeConfig): Record<string, string> {
+  const summaries: Record<string, string> = { [`${p.id}:memory`]: `Redis ${p.id} running out of memory` };
+  for (const q of p.queues) summaries[`${p.id}:queue:${q.key}`] = q.summary ?? `Queue ${q.key} backed up or stuck`;
+  return summaries;
 }
 
 /** The words every message about the probe uses when the config gives none: "<summary> on <environment>". */
@@ -355,6 +384,10 @@ function defaultSummary(p: ProbeConfig, service: string): string {
       return `Disk or memory running out on ${p.host}`;
     case 'pg_health':
       return `${title(p.database)} data at risk`;
+    case 'redis':
+      return `Redis ${p.id} unreachable`;
+    case 'backup':
+      return `Backups in ${p.bucket}/${p.prefix} missing or broken`;
   }
 }
 

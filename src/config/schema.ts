@@ -265,6 +265,64 @@ export const pgHealthProbe = z.strictObject({
   conflicts: risingCounter,
 }).superRefine(intervalOrSchedule);
 
+// ── redis and backup probes ───────────────────────────────────────────────────────────────────
+const redisQueue = z
+  .strictObject({
+    key: z.string().min(1, { error: 'expected the name of the Redis list, like "celery"' }),
+    pending_above: z.number().int().min(0).optional(),
+    stuck_after: period.optional(),
+    severity: severity.optional(),
+    summary: z.string().min(1).max(200).optional(),
+  })
+  .superRefine((q, ctx) => {
+    if (q.pending_above === undefined && q.stuck_after === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'missing required key "pending_above" or "stuck_after": a queue needs a threshold' });
+    }
+  });
+
+export const redisProbe = z.strictObject({
+  ...probeCommon,
+  type: z.literal('redis'),
+  url_env: envVar.optional(),
+  url_file: z.string().optional(),
+  via: z.string().optional(),
+  memory: z.union([z.literal(false), shareThresholds(0.8, 0.95)]).prefault({}),
+  queues: z.array(redisQueue).default([]),
+}).superRefine((p, ctx) => {
+  intervalOrSchedule(p, ctx);
+  oneOf('url_env', 'url_file', true)(p, ctx);
+  const seen = new Set<string>();
+  p.queues.forEach((q, i) => {
+    if (seen.has(q.key)) ctx.addIssue({ code: 'custom', path: ['queues', i, 'key'], message: `queue ${JSON.stringify(q.key)} is listed twice` });
+    seen.add(q.key);
+  });
+});
+
+export const backupProbe = z.strictObject({
+  ...probeCommon,
+  type: z.literal('backup'),
+  endpoint_env: envVar.optional(),
+  endpoint_file: z.string().optional(),
+  region: z.string().min(1).default('auto'),
+  access_key_id_env: envVar.optional(),
+  access_key_id_file: z.string().optional(),
+  secret_access_key_env: envVar.optional(),
+  secret_access_key_file: z.string().optional(),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    error: (iss) => `expected an S3 bucket name like "sartiq-snapshots", got ${describe(iss.input)}`,
+  }),
+  prefix: z.string().default(''),
+  /** Here the backups' own cron, not the probe's: a backup probe runs on its interval. */
+  schedule: cron,
+  grace: duration.prefault('30m'),
+  min_size_ratio: z.number().min(0).max(1).default(0.5),
+  md5_sidecar: z.boolean().default(true),
+}).superRefine((p, ctx) => {
+  oneOf('endpoint_env', 'endpoint_file', false)(p, ctx);
+  oneOf('access_key_id_env', 'access_key_id_file', true)(p, ctx);
+  oneOf('secret_access_key_env', 'secret_access_key_file', true)(p, ctx);
+});
+
 export const probeSchema = z.discriminatedUnion('type', [
   httpProbe,
   composePsProbe,
@@ -276,10 +334,12 @@ export const probeSchema = z.discriminatedUnion('type', [
   pushProbe,
   hostProbe,
   pgHealthProbe,
+  redisProbe,
+  backupProbe,
 ], {
   error: (iss) =>
     iss.code === 'invalid_union' && 'discriminator' in iss
-      ? `expected a probe type: http, compose_ps, compose_logs, pg_ready, pg_connections, pg_long_queries, pg_query, push, host, pg_health, got ${describe((iss.input as { type?: unknown } | undefined)?.type)}`
+      ? `expected a probe type: http, compose_ps, compose_logs, pg_ready, pg_connections, pg_long_queries, pg_query, push, host, pg_health, redis, backup, got ${describe((iss.input as { type?: unknown } | undefined)?.type)}`
       : undefined,
 });
 
@@ -451,6 +511,8 @@ export const configSchema = z.strictObject({
 export type RawConfig = z.output<typeof configSchema>;
 export type ProbeConfig = z.output<typeof probeSchema>;
 export type HttpProbeConfig = z.output<typeof httpProbe>;
+export type RedisProbeConfig = z.output<typeof redisProbe>;
+export type BackupProbeConfig = z.output<typeof backupProbe>;
 export type HostConfig = z.output<typeof hostSchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type EscalateRule = z.output<typeof escalateRule>;

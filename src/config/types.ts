@@ -21,6 +21,11 @@ export interface ProbeMeta {
   implicitDeps: string[];
   enabled: boolean;
   escalate: EscalateRule[];
+  /**
+   * Incident summaries of secondary findings that have their own words, by finding key (a redis
+   * probe's queues and memory); other secondary findings read "<summary> (<about>)".
+   */
+  summaries?: Readonly<Record<string, string>>;
 }
 
 /** A probe ready to run: its meta, its type-specific config, and its resolved secrets. */
@@ -28,7 +33,10 @@ export interface ResolvedProbe extends ProbeMeta {
   spec: ProbeConfig;
   /** Header values with `value_env` / `value_file` resolved (http only). */
   headers: Record<string, string>;
-  /** The probe's own `<stem>_env` / `<stem>_file` secrets by stem (push: `token`). */
+  /**
+   * The probe's own `*_env` / `*_file` secrets, resolved, by stem: `token` (push), `url` (redis),
+   * `endpoint`, `access_key_id`, `secret_access_key` (backup). Absent when the type has none.
+   */
   secrets?: Readonly<Record<string, string>>;
 }
 

@@ -8,6 +8,8 @@ import { DemoError } from './errors.js';
 
 export const HOST_NAME = 'demo-backend';
 export const DATABASE_NAME = 'backend-db';
+export const REDIS_PROBE = 'backend-redis';
+export const BACKUP_PROBE = 'backend-backups';
 
 export interface DemoFill {
   listen: { host: string; port: number };
@@ -17,6 +19,10 @@ export interface DemoFill {
   /** Paths of the files holding the secrets, relative to the filled config's directory. */
   dbUrlFile: string;
   sshKeyFile: string;
+  redisUrlFile: string;
+  s3EndpointFile: string;
+  s3KeyIdFile: string;
+  s3SecretFile: string;
   backendUrl: string;
   computeUrl: string;
   stagingComputeUrl: string;
@@ -31,7 +37,7 @@ export function templatePath(): string {
 }
 
 /** Lower bounds after compression, so that a fast demo still gives a probe time to connect. */
-const FLOOR_MS = { interval: 1_000, timeout: 800, window: 5_000, older_than: 1_000 } as const;
+const FLOOR_MS = { interval: 1_000, timeout: 800, window: 5_000, older_than: 1_000, stuck_after: 2_000 } as const;
 
 function compressed(text: unknown, speed: number, floorMs: number): string | undefined {
   if (typeof text !== 'string') return undefined;
@@ -40,7 +46,7 @@ function compressed(text: unknown, speed: number, floorMs: number): string | und
   return `${Math.max(floorMs, Math.round(ms / speed))}ms`;
 }
 
-/** Divides the durations that set the pace (interval, timeout, compose_logs window, older_than) by `speed`. */
+/** Divides the durations that set the pace (interval, timeout, compose_logs window, older_than, stuck_after) by `speed`. */
 function compress(doc: Document, speed: number): void {
   if (speed === 1) return;
   for (const key of ['interval', 'timeout'] as const) {
@@ -55,6 +61,12 @@ function compress(doc: Document, speed: number): void {
       const value = compressed(probe.get(key), speed, FLOOR_MS[key]);
       if (value) probe.set(key, value);
     }
+    const queues = probe.get('queues');
+    for (const queue of isSeq(queues) ? queues.items : []) {
+      if (!isMap(queue)) continue;
+      const value = compressed(queue.get('stuck_after'), speed, FLOOR_MS.stuck_after);
+      if (value) queue.set('stuck_after', value);
+    }
   }
   // A floor may lift a timeout above a compressed interval; the loader refuses that, rightly.
   const interval = parseDuration(String(doc.getIn(['defaults', 'interval'])));
@@ -62,15 +74,19 @@ function compress(doc: Document, speed: number): void {
   if (interval !== undefined && timeout !== undefined && timeout > interval) doc.setIn(['defaults', 'timeout'], `${interval}ms`);
 }
 
-function setProbe(doc: Document, id: string, key: string, value: string): void {
+function probeIndex(doc: Document, id: string): number {
   const probes = doc.get('probes');
-  const probe = isSeq(probes) ? probes.items.find((p) => isMap(p) && p.get('id') === id) : undefined;
-  if (!isMap(probe)) throw new DemoError(`probes/demo.yaml has no probe "${id}"`);
-  probe.set(key, value);
+  const index = isSeq(probes) ? probes.items.findIndex((p) => isMap(p) && p.get('id') === id) : -1;
+  if (index < 0) throw new DemoError(`probes/demo.yaml has no probe "${id}"`);
+  return index;
+}
+
+function setProbe(doc: Document, id: string, key: string, value: string): void {
+  doc.setIn(['probes', probeIndex(doc, id), key], value);
 }
 
 /** Swaps a `*_env` secret for a `*_file` one, keeping its place in the mapping. */
-function secretToFile(doc: Document, at: string[], stem: string, file: string): void {
+function secretToFile(doc: Document, at: Array<string | number>, stem: string, file: string): void {
   const map = doc.getIn(at);
   if (!isMap(map)) throw new DemoError(`probes/demo.yaml has no ${at.join('.')}`);
   const pair = map.items.find((p) => isScalar(p.key) && p.key.value === `${stem}_env`);
@@ -91,6 +107,11 @@ export function fillDemoConfig(template: string, fill: DemoFill): string {
   doc.setIn(['hosts', HOST_NAME, 'host_key_sha256'], fill.hostKeySha256);
   secretToFile(doc, ['hosts', HOST_NAME], 'private_key', fill.sshKeyFile);
   secretToFile(doc, ['databases', DATABASE_NAME], 'url', fill.dbUrlFile);
+  secretToFile(doc, ['probes', probeIndex(doc, REDIS_PROBE)], 'url', fill.redisUrlFile);
+  const backups = ['probes', probeIndex(doc, BACKUP_PROBE)];
+  secretToFile(doc, backups, 'endpoint', fill.s3EndpointFile);
+  secretToFile(doc, backups, 'access_key_id', fill.s3KeyIdFile);
+  secretToFile(doc, backups, 'secret_access_key', fill.s3SecretFile);
   setProbe(doc, 'backend-health', 'url', `${fill.backendUrl}${BACKEND_HEALTH_PATH}`);
   setProbe(doc, 'compute-health', 'url', `${fill.computeUrl}${COMPUTE_HEALTH_PATH}`);
   setProbe(doc, 'staging-compute-health', 'url', `${fill.stagingComputeUrl}${COMPUTE_HEALTH_PATH}`);

@@ -1,12 +1,21 @@
-// Starts and stops the demo's peers (PostgreSQL, SSH host, HTTP services) and makes them follow the fault timeline.
+// Starts and stops the demo's peers (PostgreSQL, SSH host, HTTP services, Redis, the backup bucket) and makes them follow the fault timeline.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { COMPOSE_PROJECT, ComposeLogs, startDemoSshHost, type ContainerState, type DemoSshHost } from './ssh-host.js';
 import { startHttpServices, type DemoHttpServices } from './http-services.js';
 import { startDemoPostgres, type DemoPostgres } from './postgres.js';
+import { startDemoRedis, type DemoRedis } from './redis.js';
+import { startDemoBucket, type DemoBucket } from './s3.js';
 import { activeFaults, FAULT_KINDS, faultOf, type Fault, type FaultKind, type Timeline } from './timeline.js';
 
 export const COMPOSE_DIR = `/home/ubuntu/services/${COMPOSE_PROJECT}`;
+/** The demo's backups, as probes/demo.yaml's backup probe lists them. */
+export const BACKUP_BUCKET = 'sartiq-snapshots';
+export const BACKUP_PREFIX = 'snapshots/backend/production/';
+export const BACKUP_SCHEDULE = '0 0,6,9,12,15,18,21 * * *';
+/** Tasks that pile up each second while the worker is stuck. */
+const QUEUE_GROWTH_PER_S = 3;
 /** How often the fleet compares itself with the timeline; faults start and end this close to their time. */
 const FOLLOW_MS = 200;
 
@@ -34,6 +43,10 @@ export interface DemoFleet {
   pg: DemoPostgres;
   ssh: DemoSshHost;
   http: DemoHttpServices;
+  redis: DemoRedis;
+  bucket: DemoBucket;
+  /** The Redis password (vigil reads it from the URL file the demo writes). */
+  redisPassword: string;
   logs: ComposeLogs;
   containers(): ContainerState[];
   /** Faults in effect now. */
@@ -72,23 +85,32 @@ export async function startFleet(opts: FleetOptions): Promise<DemoFleet> {
   let pg: DemoPostgres | null = null;
   let ssh: DemoSshHost | null = null;
   let http: DemoHttpServices | null = null;
+  let redis: DemoRedis | null = null;
+  let bucket: DemoBucket | null = null;
+  let stuckSince = 0;
+  const redisPassword = randomBytes(12).toString('base64url');
+  const lists = () => new Map([['celery', applied.has('queue_stuck') ? 5 + QUEUE_GROWTH_PER_S * Math.floor((Date.now() - stuckSince) / 1000) : 0]]);
   const closePeers = async () => {
     try {
       await http?.close();
       await ssh?.close();
+      await redis?.close();
+      await bucket?.close();
     } finally {
       await pg?.close();
     }
   };
   try {
     pg = await startDemoPostgres(join(opts.dir, 'postgres'), await freePort(), opts.onPostgresLog);
-    ssh = await startDemoSshHost({ compose: { dir: COMPOSE_DIR, containers, logs }, permitOpen: pg.port });
+    redis = await startDemoRedis({ password: redisPassword, lists });
+    bucket = await startDemoBucket({ bucket: BACKUP_BUCKET, prefix: BACKUP_PREFIX, schedule: BACKUP_SCHEDULE, late: () => applied.has('backup_late') });
+    ssh = await startDemoSshHost({ compose: { dir: COMPOSE_DIR, containers, logs }, permitOpen: [pg.port, redis.port] });
     http = await startHttpServices({ databaseUrl: pg.appUrl, computeFailing: () => applied.has('compute_500'), logs });
   } catch (err) {
     await closePeers();
     throw err;
   }
-  const peers = { pg, ssh, http };
+  const peers = { pg, ssh, http, redis, bucket };
 
   let timer: NodeJS.Timeout | null = null;
   let startedAt = 0;
@@ -105,8 +127,12 @@ export async function startFleet(opts: FleetOptions): Promise<DemoFleet> {
         if (on && !peers.pg.running()) return false;
         await (on ? peers.pg.startLongQuery() : peers.pg.cancelLongQuery());
         return true;
+      case 'queue_stuck':
+        if (on) stuckSince = Date.now();
+        return true;
       case 'compute_500':
       case 'worker_unhealthy':
+      case 'backup_late':
         return true;
     }
   };
@@ -132,6 +158,7 @@ export async function startFleet(opts: FleetOptions): Promise<DemoFleet> {
 
   return {
     ...peers,
+    redisPassword,
     logs,
     containers,
     applied: () => applied,

@@ -56,8 +56,8 @@ export interface DemoSshHost {
 
 export interface SshHostOptions {
   compose: { dir: string; containers: () => ContainerState[]; logs: ComposeLogs };
-  /** The one destination port forwarding may reach on 127.0.0.1 (the database), as sshd's PermitOpen would. */
-  permitOpen: number;
+  /** The destination ports forwarding may reach on 127.0.0.1 (the database, Redis), as sshd's PermitOpen would. */
+  permitOpen: readonly number[];
 }
 
 function parsedKey(text: string): ParsedKey {
@@ -125,7 +125,7 @@ export async function startDemoSshHost(opts: SshHostOptions): Promise<DemoSshHos
         session.on('exec', (acceptExec, _reject, info) => answer(acceptExec(), playCompose(info.command, opts.compose)));
       });
       client.on('tcpip', (accept, reject, info) => {
-        if (info.destIP !== '127.0.0.1' || info.destPort !== opts.permitOpen) return reject();
+        if (info.destIP !== '127.0.0.1' || !opts.permitOpen.includes(info.destPort)) return reject();
         forwardTcp(accept, reject, info);
       });
     });

@@ -1,7 +1,7 @@
 // The demo's fault schedule as pure data: which faults are on at a moment, what changes next, and how it reads.
 import { DemoError } from './errors.js';
 
-export const FAULT_KINDS = ['compute_500', 'db_stopped', 'long_query', 'worker_unhealthy'] as const;
+export const FAULT_KINDS = ['compute_500', 'db_stopped', 'long_query', 'worker_unhealthy', 'queue_stuck', 'backup_late'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -28,10 +28,11 @@ const S = 1_000;
 /**
  * The default schedule. Faults never overlap in a way that would make one the cause of another: the
  * long query starts after the database incident has had time to resolve, so each incident reads alone.
- * The first incident opens about 20 s in and resolves about 45 s in.
+ * The first incident opens about 20 s in and resolves about 45 s in. The stuck queue and the late
+ * backup come last, each alone.
  */
 export const DEMO_TIMELINE: Timeline = {
-  cycleMs: 180 * S,
+  cycleMs: 290 * S,
   faults: [
     {
       kind: 'compute_500', atMs: 10 * S, durationMs: 25 * S,
@@ -56,6 +57,18 @@ export const DEMO_TIMELINE: Timeline = {
       what: 'the worker container turns unhealthy',
       recovered: 'the worker container is healthy again',
       expect: 'S2 incident from docker compose ps over SSH',
+    },
+    {
+      kind: 'queue_stuck', atMs: 155 * S, durationMs: 70 * S,
+      what: 'the Celery worker stops taking tasks; the queue grows',
+      recovered: 'the worker drained the Celery queue',
+      expect: 'S2 "Generation pipeline stuck" once the queue has not shrunk for stuck_after',
+    },
+    {
+      kind: 'backup_late', atMs: 230 * S, durationMs: 35 * S,
+      what: 'the last two scheduled database backups never reached the bucket',
+      recovered: 'the missing backups are in the bucket again',
+      expect: 'S1 incident naming the newest backup, its age and size',
     },
   ],
 };

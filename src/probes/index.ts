@@ -9,6 +9,8 @@ import { pgProbeTypes } from './pg-types.js';
 import { composeLogsProbe } from './compose-logs.js';
 import { composePsProbe, observeComposePs } from './compose-ps.js';
 import { moreProbeTypes } from './more-types.js';
+import { backupProbe, observeBackup } from './backup.js';
+import { observeRedis, redisProbe } from './redis.js';
 
 /**
  * What a probe type brings: its function, and optionally how its findings' `values` become the
@@ -27,6 +29,9 @@ const probeTypes: Partial<Record<ResolvedProbe['type'], ProbeType>> = {
   compose_logs: { run: composeLogsProbe as ProbeFn<ResolvedProbe> },
   // heartbeats, hosts, database health
   ...moreProbeTypes,
+  // Redis and backups
+  redis: { run: redisProbe as ProbeFn<ResolvedProbe>, observe: observeRedis },
+  backup: { run: backupProbe as ProbeFn<ResolvedProbe>, observe: observeBackup },
 };
 
 /** Probe types this build can run; the config may name others that a later version adds. */

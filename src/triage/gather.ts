@@ -105,6 +105,8 @@ function describe(step: TriageStep): string {
       return `impact_query of ${step.database}`;
     case 'disk':
       return `df -P on ${step.host}`;
+    case 'redis':
+      return `redis INFO of ${step.probe}`;
   }
 }
 

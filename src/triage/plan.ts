@@ -1,5 +1,6 @@
 // Which runbook triage steps fit an incident (SPEC §4 Evidence): a pure function of the incident and the config.
 import type { Config, ResolvedProbe } from '../config/types.js';
+import type { RedisTarget } from '../transport/redis.js';
 import type { Incident } from '../types.js';
 
 /** The runbook's "queries running longer than 1 minute", when no pg_long_queries probe says otherwise. */
@@ -10,6 +11,7 @@ export const LOG_TAIL_LINES = 50;
 // the first few answer the question, the rest would only slow the page down.
 const MAX_HOSTS = 3;
 const MAX_DATABASES = 3;
+const MAX_REDIS = 2;
 
 export type TriageStep =
   | { kind: 'compose_ps'; host: string; source: string }
@@ -17,7 +19,9 @@ export type TriageStep =
   | { kind: 'pg_connections'; database: string; source: string }
   | { kind: 'pg_long_queries'; database: string; olderThanMs: number; source: string }
   | { kind: 'impact'; database: string; sql: string; source: string }
-  | { kind: 'disk'; host: string; source: string };
+  | { kind: 'disk'; host: string; source: string }
+  /** `target` carries the probe's resolved URL: steps live in memory only, never stored or logged. */
+  | { kind: 'redis'; probe: string; target: RedisTarget; queues: string[]; source: string };
 
 export type TriageConfig = Pick<Config, 'probes' | 'hosts' | 'databases'>;
 export type TriageSubject = Pick<Incident, 'environment' | 'service' | 'rootProbe' | 'rootKey'>;
@@ -27,8 +31,10 @@ export type TriageSubject = Pick<Incident, 'environment' | 'service' | 'rootProb
  * the evidence source it is filed under. Hosts: the root's own (its compose probe, or the host whose
  * reachability failed), then every host of the incident's environment whose compose_ps lists the
  * service or that a compose_logs probe reads it on, and the tunnel host of the root's database; logs
- * only where the host is known to run the service. Databases: the root's own, those of pg_ready probes the root depends on (transitively),
- * then those of the environment whose `service` is the incident's.
+ * only where the host is known to run the service. Databases: the root's own, those of pg_ready
+ * probes the root depends on (transitively), then those of the environment whose `service` is the
+ * incident's. Redis (INFO and queue lengths): the root's own redis probe, those it depends on, and
+ * those filed under the incident's service. `df -P` where a full disk fits (see diskSteps).
  */
 export function planTriage(incident: TriageSubject, config: TriageConfig): TriageStep[] {
   const probes = new Map(config.probes.map((p) => [p.id, p] as const));
@@ -79,6 +85,11 @@ export function planTriage(incident: TriageSubject, config: TriageConfig): Triag
     steps.push({ kind: 'pg_connections', database, source: `connections:${database}` });
     steps.push({ kind: 'pg_long_queries', database, olderThanMs: longQueryLimit(database, config.probes), source: `long-queries:${database}` });
   }
+  for (const id of redisProbes(incident, root, probes, config.probes).slice(0, MAX_REDIS)) {
+    const p = probes.get(id)!;
+    if (p.spec.type !== 'redis') continue;
+    steps.push({ kind: 'redis', probe: id, target: { url: p.secrets?.url ?? null, via: p.spec.via }, queues: p.spec.queues.map((q) => q.key), source: `redis:${id}` });
+  }
   for (const database of known) {
     const sql = config.databases[database]?.impact_query;
     if (sql !== undefined && sql.trim() !== '') steps.push({ kind: 'impact', database, sql, source: `impact:${database}` });
@@ -98,6 +109,17 @@ function diskSteps(incident: TriageSubject, root: ResolvedProbe | undefined, roo
   if (via !== undefined) disks.add(via);
   if (incident.rootKey.startsWith('host:')) disks.delete(incident.rootKey.slice('host:'.length));
   return [...disks].filter((h) => config.hosts[h] !== undefined).map((host) => ({ kind: 'disk', host, source: `df:${host}` }));
+}
+
+/** Redis probes whose INFO and queues fit the incident, the root's own first. */
+function redisProbes(incident: TriageSubject, root: ResolvedProbe | undefined, byId: ReadonlyMap<string, ResolvedProbe>, probes: readonly ResolvedProbe[]): string[] {
+  const found = new Set<string>();
+  if (root?.spec.type === 'redis') found.add(root.id);
+  for (const dep of dependencyIds(incident.rootProbe, byId)) if (byId.get(dep)?.spec.type === 'redis') found.add(dep);
+  for (const p of probes) {
+    if (p.spec.type === 'redis' && p.enabled && p.service === incident.service && p.environment === incident.environment) found.add(p.id);
+  }
+  return [...found];
 }
 
 function databaseOf(p: ResolvedProbe): string | undefined {

@@ -10,7 +10,9 @@ import { maskSecrets } from '../probes/mask-secrets.js';
 import { pgConnectionsProbe, type PgConnectionsProbe } from '../probes/pg-connections.js';
 import { pgLongQueriesProbe, type PgLongQueriesProbe } from '../probes/pg-long-queries.js';
 import { readNumber } from '../probes/pg-query.js';
+import { infoSummary } from '../probes/redis.js';
 import { shellQuote } from '../probes/shell-quote.js';
+import { parseInfo, redisTarget, scrubRedis, withRedis } from '../transport/redis.js';
 import type { Transports } from '../transport/index.js';
 import { scrub } from '../transport/pg.js';
 import type { Finding, ProbeContext } from '../types.js';
@@ -53,6 +55,8 @@ export async function runStep(step: TriageStep, ctx: StepContext): Promise<StepO
       return impact(step, ctx);
     case 'disk':
       return disk(step, ctx);
+    case 'redis':
+      return redisInfo(step, ctx);
   }
 }
 
@@ -153,6 +157,26 @@ async function impact(step: Extract<TriageStep, { kind: 'impact' }>, ctx: StepCo
     return { source: step.source, ok: true, text: `${users} (impact_query of ${step.database})`, headline: `impact: ${users}` };
   } catch (err) {
     return failed(failedSource, `impact_query of ${step.database} failed: ${scrub(db, (err as Error)?.message ?? String(err))}`);
+  }
+}
+
+/** INFO and the length of each queue of a redis probe: what `redis-cli INFO` and `LLEN` would show. */
+async function redisInfo(step: Extract<TriageStep, { kind: 'redis' }>, ctx: StepContext): Promise<StepOutcome> {
+  const target = step.target;
+  try {
+    return await withRedis(target, ctx.transports.ssh, { timeoutMs: ctx.timeoutMs, signal: ctx.signal }, async (session) => {
+      const info = parseInfo(await session.info());
+      const queues: string[] = [];
+      for (const key of step.queues) {
+        const length = await session.llen(key).then(String, (err: Error) => `unreadable (${err.message})`);
+        queues.push(`${key} ${length}`);
+      }
+      const text = [infoSummary(info), ...(queues.length > 0 ? [`queues: ${queues.join(' · ')}`] : [])].join('\n');
+      const memory = `${info.get('used_memory_human') ?? '?'} used`;
+      return { source: step.source, ok: true, text, headline: oneLineCut(`redis ${step.probe}: ${queues.length > 0 ? `${queues.join(', ')}; ` : ''}${memory}`) };
+    });
+  } catch (err) {
+    return failed(step.source, `redis INFO of ${redisTarget(target)} failed: ${scrubRedis(target.url ?? '', (err as Error)?.message ?? String(err))}`);
   }
 }
 

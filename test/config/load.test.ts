@@ -308,3 +308,18 @@ bogus: 1
     'sorted.yaml:4:1 bogus: unknown key "bogus"',
   ]);
 });
+
+t.test("a backup probe's schedule is the backups' cron: the probe itself runs on its interval; its secrets resolve by stem", async (t) => {
+  const config = loadConfigText(
+    `environments: { production: {} }\nprobes:\n  - { id: backups, type: backup, environment: production, endpoint_env: E, access_key_id_env: K, secret_access_key_env: S, bucket: sartiq-snapshots, prefix: snapshots/backend/production/, schedule: "0 0,6,9,12,15,18,21 * * *", interval: 5m, timeout: 20s }\n`,
+    'backup.yaml',
+    { E: 'https://acct.r2.cloudflarestorage.com', K: 'key-id-1', S: 'secret-2' },
+  );
+  const probe = config.probes[0]!;
+  t.match(probe, { schedule: null, intervalMs: 300_000, timeoutMs: 20_000, severity: 'S1', service: 'backup', secrets: { endpoint: 'https://acct.r2.cloudflarestorage.com', access_key_id: 'key-id-1', secret_access_key: 'secret-2' } });
+  t.match(probe.spec, { schedule: '0 0,6,9,12,15,18,21 * * *', region: 'auto', grace: 1_800_000, min_size_ratio: 0.5, md5_sidecar: true });
+  t.throws(
+    () => loadConfigText(`environments: { production: {} }\nprobes:\n  - { id: b, type: backup, environment: production, access_key_id_env: K, bucket: sartiq-snapshots, schedule: "0 0 * * *" }\n`, 'b.yaml', { K: 'k' }),
+    /probes\[0\]: missing required key "secret_access_key_env" or "secret_access_key_file"/,
+  );
+});

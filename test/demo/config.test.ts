@@ -11,10 +11,19 @@ import { tmpDir } from '../helpers/tmp.js';
 const FINGERPRINT = 'SHA256:6u3YZzFIRuaYRIKZ76svvt09GjeqITlguxL+cogkUDo';
 
 t.test('probes/demo.yaml is a valid config once its env is set', async (t) => {
-  const config = loadConfig(templatePath(), { VIGIL_DEMO_DB_URL: 'postgres://vigil:x@127.0.0.1:5432/sartiq', VIGIL_DEMO_SSH_KEY: 'key' });
+  const env = {
+    VIGIL_DEMO_DB_URL: 'postgres://vigil:x@127.0.0.1:5432/sartiq',
+    VIGIL_DEMO_SSH_KEY: 'key',
+    VIGIL_DEMO_REDIS_URL: 'redis://:x@127.0.0.1:6379/0',
+    VIGIL_DEMO_S3_ENDPOINT: 'http://127.0.0.1:9000',
+    VIGIL_DEMO_S3_KEY_ID: 'x',
+    VIGIL_DEMO_S3_SECRET: 'x',
+  };
+  const config = loadConfig(templatePath(), env);
   t.same(Object.keys(config.environments).sort(), ['production', 'staging']);
   t.equal(config.environments.staging?.severityCap, 'S3', 'staging is capped');
-  t.same(config.probes.map((p) => p.type).sort(), ['compose_logs', 'compose_ps', 'http', 'http', 'http', 'pg_connections', 'pg_long_queries', 'pg_ready']);
+  t.same(config.probes.map((p) => p.type).sort(), ['backup', 'compose_logs', 'compose_ps', 'http', 'http', 'http', 'pg_connections', 'pg_long_queries', 'pg_ready', 'redis']);
+  t.match(config.probes.find((p) => p.id === 'backend-redis'), { environment: 'production', implicitDeps: ['host:demo-backend'], summaries: { 'backend-redis:queue:celery': 'Generation pipeline stuck' } }, 'Redis through the VM, the queue named as the runbook does');
   t.same(config.probes.find((p) => p.id === 'backend-health')?.dependsOn, ['backend-db-ready'], 'backend health depends on the database');
   t.equal(config.databases['backend-db']?.via, 'demo-backend', 'the database is reached through the VM');
   t.equal(config.defaults.intervalMs, 5_000);
@@ -24,6 +33,10 @@ t.test('probes/demo.yaml is a valid config once its env is set', async (t) => {
 function fill(dir: string, speed: number): string {
   writeFileSync(join(dir, 'db.url'), 'postgres://vigil:pw@127.0.0.1:5999/sartiq\n');
   writeFileSync(join(dir, 'host.key'), 'not a real key');
+  writeFileSync(join(dir, 'redis.url'), 'redis://:demo-pw@127.0.0.1:6399/0\n');
+  writeFileSync(join(dir, 's3-endpoint'), 'http://127.0.0.1:7009\n');
+  writeFileSync(join(dir, 's3-key-id'), 'DEMOKEY\n');
+  writeFileSync(join(dir, 's3-secret'), 'demo-secret\n');
   const file = join(dir, 'vigil.yaml');
   writeFileSync(
     file,
@@ -34,6 +47,10 @@ function fill(dir: string, speed: number): string {
       hostKeySha256: FINGERPRINT,
       dbUrlFile: 'db.url',
       sshKeyFile: 'host.key',
+      redisUrlFile: 'redis.url',
+      s3EndpointFile: 's3-endpoint',
+      s3KeyIdFile: 's3-key-id',
+      s3SecretFile: 's3-secret',
       backendUrl: 'http://127.0.0.1:7001',
       computeUrl: 'http://127.0.0.1:7002',
       stagingComputeUrl: 'http://127.0.0.1:7003',
@@ -51,6 +68,8 @@ t.test('the filled-in config loads with no env, its secrets in files beside it',
   t.equal(config.store.path, join(dir, 'vigil.db'));
   t.match(config.hosts['demo-backend'], { port: 2299, host_key_sha256: FINGERPRINT, privateKey: 'not a real key' });
   t.equal(config.databases['backend-db']?.url, 'postgres://vigil:pw@127.0.0.1:5999/sartiq');
+  t.same(config.probes.find((p) => p.id === 'backend-redis')?.secrets, { url: 'redis://:demo-pw@127.0.0.1:6399/0' }, 'the Redis URL from its file');
+  t.same(config.probes.find((p) => p.id === 'backend-backups')?.secrets, { endpoint: 'http://127.0.0.1:7009', access_key_id: 'DEMOKEY', secret_access_key: 'demo-secret' }, 'and the bucket\'s');
   const urls = Object.fromEntries(config.probes.filter((p) => p.spec.type === 'http').map((p) => [p.id, p.spec.type === 'http' ? p.spec.url : '']));
   t.same(urls, {
     'backend-health': 'http://127.0.0.1:7001/api/v1/utils/health-check/',
@@ -68,6 +87,7 @@ t.test('--speed divides the durations that set the pace, down to a floor', async
   const spec = (id: string) => config.probes.find((p) => p.id === id)?.spec as Record<string, unknown>;
   t.equal(spec('backend-errors').window, 6_000, 'the log window 1m / 10');
   t.equal(spec('backend-db-long-queries').older_than, 1_000, 'older_than 10s / 10');
+  t.match(spec('backend-redis').queues, [{ key: 'celery', stuck_after: 2_000 }], 'stuck_after 15s / 10, lifted to its 2 s floor');
   const twice = loadConfig(fill(dir, 2), {});
   t.equal(twice.defaults.intervalMs, 2_500);
   t.equal(twice.defaults.timeoutMs, 1_500);

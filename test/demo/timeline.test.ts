@@ -15,14 +15,17 @@ t.test('faults are on from their start until their end, and the schedule repeats
   t.same(on(50 * S), ['db_stopped']);
   t.same(on(100 * S), ['long_query']);
   t.same(on(125 * S), ['long_query', 'worker_unhealthy']);
-  t.same(on(170 * S), [], 'all is well at the end of the cycle');
+  t.same(on(150 * S), []);
+  t.same(on(160 * S), ['queue_stuck'], 'the Celery queue stops draining at t+2:35');
+  t.same(on(240 * S), ['backup_late'], 'backups go missing at t+3:50');
+  t.same(on(280 * S), [], 'all is well at the end of the cycle');
   t.same(on(DEMO_TIMELINE.cycleMs + 10 * S), ['compute_500'], 'the next cycle starts over');
 });
 
 t.test('speed compresses the schedule', async (t) => {
   t.same(on(1 * S, 10), ['compute_500'], 't+10s becomes t+1s at speed 10');
   t.same(on(3.6 * S, 10), []);
-  t.equal(positionInCycle(DEMO_TIMELINE, 18.5 * S, 10), 5 * S, 'wraps at cycle / speed');
+  t.equal(positionInCycle(DEMO_TIMELINE, 29.5 * S, 10), 5 * S, 'wraps at cycle / speed');
   t.equal(formatOffset(95 * S), '1:35');
 });
 
@@ -34,7 +37,13 @@ t.test('the schedule keeps the promises of the brief', async (t) => {
   const first = [...faults].sort((a, b) => a.atMs - b.atMs)[0]!;
   t.ok(first.atMs + first.durationMs + 2 * 5 * S + 15 * S <= 120 * S, 'the first incident opens and resolves within 2 minutes');
   t.ok(first.atMs + 2 * 5 * S < 60 * S, 'and opens within the first minute');
-  t.ok(faults.every((f) => f.atMs + f.durationMs <= 150 * S), 'every fault is over by t+2:30');
+  t.ok(faults.every((f) => f.atMs + f.durationMs <= cycleMs - 20 * S), 'every fault is over 20 s before the cycle repeats, so its incident can resolve');
+  const late = faults.filter((f) => f.kind === 'queue_stuck' || f.kind === 'backup_late');
+  for (const f of late) {
+    for (const other of faults.filter((o) => o !== f)) {
+      t.ok(other.atMs + other.durationMs <= f.atMs || f.atMs + f.durationMs <= other.atMs, `${f.kind} reads alone (not during ${other.kind})`);
+    }
+  }
   for (let ms = 0; ms < cycleMs; ms += 250) {
     const now = activeFaults(DEMO_TIMELINE, ms);
     if (now.has('db_stopped') && now.has('long_query')) t.fail(`a long query cannot run while the database is stopped (t=${ms} ms)`);
@@ -48,7 +57,7 @@ t.test('the banner tells when each fault comes and what vigil should do', async 
   const lines = describeTimeline(DEMO_TIMELINE);
   t.equal(lines.length, DEMO_TIMELINE.faults.length + 1);
   t.match(lines[0], /^t\+0:10 {2}the compute API answers 500 .* for 25s +→ S2 incident on production; S3 on staging/);
-  t.match(lines.at(-1), /repeats at t\+3:00/);
+  t.match(lines.at(-1), /repeats at t\+4:50/);
   t.match(describeTimeline(DEMO_TIMELINE, 10)[1], /^t\+0:04 {2}PostgreSQL is stopped for 4\.5s/);
 });
 

@@ -30,6 +30,9 @@ function processesMentioning(text: string): string[] {
   return found;
 }
 
+// Starting PostgreSQL and a whole cycle of the timeline (4:50 at speed 1) outlast tap's default timeout.
+t.setTimeout(300_000);
+
 const RESOLVED = (what: string) => new RegExp(`\\[RESOLVED\\] ${what}\\. Resolved after (\\d+m )?\\d+s\\.`);
 
 t.test('vigil demo: URLs first, then each fault as an incident that opens and resolves; SIGINT stops every peer', async (t) => {
@@ -51,6 +54,8 @@ t.test('vigil demo: URLs first, then each fault as an incident that opens and re
     compute: Number((await seen(/compute\s+http:\/\/127\.0\.0\.1:(\d+)\/health/))[1]),
     ssh: Number((await seen(/ssh ubuntu@127\.0\.0\.1:(\d+)/))[1]),
     postgres: Number((await seen(/PostgreSQL on 127\.0\.0\.1:(\d+)/))[1]),
+    redis: Number((await seen(/Redis \(the Celery queue\) on 127\.0\.0\.1:(\d+)/))[1]),
+    bucket: Number((await seen(/backups\s+http:\/\/127\.0\.0\.1:(\d+)\/sartiq-snapshots\//))[1]),
   };
   const page = await fetch(status[1]!);
   t.equal(page.status, 200, 'the /status page answers');
@@ -66,6 +71,10 @@ t.test('vigil demo: URLs first, then each fault as an incident that opens and re
   await seen(RESOLVED('S3 - Long-running queries on the backend DB on production'));
   await seen(/\[INCIDENT\] S2 - Containers down or unhealthy \(worker\) on production\. Investigating\./);
   await seen(RESOLVED('S2 - Containers down or unhealthy \\(worker\\) on production'));
+  await seen(/\[INCIDENT\] S2 - Generation pipeline stuck on production\. Investigating\./);
+  await seen(RESOLVED('S2 - Generation pipeline stuck on production'));
+  await seen(/\[INCIDENT\] S1 - Backend DB backups late or broken on production\. Investigating\./);
+  await seen(RESOLVED('S1 - Backend DB backups late or broken on production'));
   t.notMatch(out(), /\[INCIDENT\] \S+ - Backend API down/, 'backend health never paged: it was a symptom of the database');
   t.match(out(), /not paged: \[SYMPTOM\] S1 - Backend DB unreachable on production\. backend-health failing too/);
   t.ok(out().indexOf('[INCIDENT] S1 - Backend DB unreachable') < out().indexOf('not paged: [SYMPTOM] S1'), 'the page reads before its symptoms');
@@ -73,6 +82,11 @@ t.test('vigil demo: URLs first, then each fault as an incident that opens and re
   const incidents = (await (await fetch(`http://127.0.0.1:${apiPort}/api/incidents`)).json()) as { incidents: Array<Record<string, unknown>> };
   const db = incidents.incidents.find((i) => i.root_probe === 'backend-db-ready');
   t.match(db, { state: 'resolved', severity: 'S1', environment: 'production' }, 'the API agrees');
+  const queue = incidents.incidents.find((i) => i.root_probe === 'backend-redis');
+  t.match(queue, { state: 'resolved', severity: 'S2', summary: 'Generation pipeline stuck', service: 'redis' }, 'the stuck queue is its own incident');
+  const backups = incidents.incidents.find((i) => i.root_probe === 'backend-backups');
+  t.match(backups, { state: 'resolved', severity: 'S1', service: 'db-backup' });
+  t.match(JSON.stringify(backups), /snapshots\/backend\/production\/pgsql_app_db_\d{8}-\d{6}\.sql\.zst is \d+h \d\dm old/, 'the late backup is named with its age');
   const log = readFileSync(`${dir}/vigil.log`, 'utf8');
   t.match(log, /"msg":"\[INCIDENT\] S1 - Backend DB unreachable on production\. Investigating\."/, 'the JSON log is in the temp dir');
   t.notMatch(log, /"level":"(error|fatal)","[^\n]*"msg":"(?!\[)/, 'no error besides the incident lines');

@@ -80,4 +80,8 @@ t.test('summaries say what a secondary finding is about', async (t) => {
   const ps = meta('prod-ps', { summary: 'Containers unhealthy' });
   t.equal(summaryFor(ps, { key: 'prod-ps:redis', service: 'redis' }), 'Containers unhealthy (redis)');
   t.equal(summaryFor(ps, { key: 'host:prod-backend' }), 'Host prod-backend unreachable');
+  const redis = meta('prod-redis', { summary: 'Backend Redis unreachable', summaries: { 'prod-redis:queue:celery': 'Generation pipeline stuck' } });
+  t.equal(summaryFor(redis, { key: 'prod-redis:queue:celery' }), 'Generation pipeline stuck', 'a finding the config names keeps its own words');
+  t.equal(summaryFor(redis, { key: 'prod-redis' }), 'Backend Redis unreachable');
+  t.equal(summaryFor(redis, { key: 'prod-redis:queue:other' }), 'Backend Redis unreachable (queue:other)');
 });

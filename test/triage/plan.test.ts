@@ -25,8 +25,10 @@ probes:
   - { id: backend-gateway, type: http, environment: production, service: gateway, url: "https://gw.example.com/", depends_on: [prod-db-ready] }
   - { id: webapp, type: http, environment: production, service: webapp, url: "https://app.example.com/" }
   - { id: compute-disks, type: host, host: prod-compute }
+  - { id: prod-redis, type: redis, url_env: REDIS, via: prod-app, queues: [{ key: celery, stuck_after: 10m, summary: Generation pipeline stuck }] }
+  - { id: generation, type: http, environment: production, service: generation, url: "https://api.example.com/generate/health", depends_on: [prod-redis] }
 `;
-const config = loadConfigText(FLEET, 'plan-test.yaml', { KEY: 'not read by the plan', DB: 'postgres://vigil:pw@127.0.0.1:5432/app' });
+const config = loadConfigText(FLEET, 'plan-test.yaml', { KEY: 'not read by the plan', DB: 'postgres://vigil:pw@127.0.0.1:5432/app', REDIS: 'redis://:pw@127.0.0.1:6379/0' });
 const sources = (incident: Parameters<typeof planTriage>[0]) => planTriage(incident, config).map((s) => s.source);
 
 t.test('a database incident: ps and the db logs on the host that runs it, then connections, long queries and the impact_query', async (t) => {
@@ -63,7 +65,7 @@ t.test('a compose_logs root: ps on its host and the logs of the service it reads
 
 t.test('a host that cannot be reached: ps on it (which says so), logs only where the service is known to run', async (t) => {
   t.same(sources({ environment: 'production', service: 'prod-compute', rootProbe: 'compute-ps', rootKey: 'host:prod-compute' }), ['compose-ps:prod-compute']);
-  t.same(sources({ environment: 'production', service: 'redis', rootProbe: 'prod-ps', rootKey: 'prod-ps:redis' }), ['compose-ps:prod-app', 'logs:prod-app/redis']);
+  t.same(sources({ environment: 'production', service: 'redis', rootProbe: 'prod-ps', rootKey: 'prod-ps:redis' }), ['compose-ps:prod-app', 'logs:prod-app/redis', 'redis:prod-redis'], 'a redis container incident also reads Redis INFO');
 });
 
 t.test('nothing fits: an http service with no host, database or dependency has no triage (and no held page)', async (t) => {
@@ -103,4 +105,12 @@ t.test("df -P fits a host probe's own host and a root database's tunnel host, ne
   t.same(sources({ environment: 'production', service: 'prod-compute', rootProbe: 'compute-disks', rootKey: 'host:prod-compute' }), ['compose-ps:prod-compute']);
   t.notOk(sources({ environment: 'production', service: 'compute-db', rootProbe: 'compute-db-ready', rootKey: 'compute-db-ready' }).some((s) => s.startsWith('df:')), 'no tunnel, no host to read');
   t.notOk(sources({ environment: 'production', service: 'backend', rootProbe: 'backend-health', rootKey: 'backend-health' }).some((s) => s.startsWith('df:')), 'an http root reaches its database but is not a disk matter');
+});
+
+t.test('a stuck queue: ps and logs where Redis runs, then INFO and the queue lengths of its redis probe', async (t) => {
+  const steps = planTriage({ environment: 'production', service: 'redis', rootProbe: 'prod-redis', rootKey: 'prod-redis:queue:celery' }, config);
+  t.same(steps.map((s) => s.source), ['compose-ps:prod-app', 'logs:prod-app/redis', 'redis:prod-redis']);
+  t.match(steps.at(-1), { kind: 'redis', probe: 'prod-redis', queues: ['celery'], target: { url: 'redis://:pw@127.0.0.1:6379/0', via: 'prod-app' } });
+  t.same(sources({ environment: 'production', service: 'generation', rootProbe: 'generation', rootKey: 'generation' }), ['redis:prod-redis'], 'a service that depends on the redis probe gets its INFO');
+  t.same(sources({ environment: 'staging', service: 'redis', rootProbe: 'staging-ps', rootKey: 'staging-ps:redis' }), ['compose-ps:staging-app'], 'not another environment\'s Redis');
 });
