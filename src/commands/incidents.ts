@@ -1,6 +1,6 @@
 // `vigil incidents`: lists incidents from the store (works beside a running daemon: SQLite WAL).
 import { formatDuration } from '../notify/messages.js';
-import { incidentJson } from '../server/serialize.js';
+import { incidentJson, scrubSecrets, secretsOf } from '../server/serialize.js';
 import type { Incident } from '../types.js';
 import { EXIT_CONFIG, loadOrReport, openExistingStore } from './config.js';
 
@@ -16,7 +16,9 @@ export async function incidentsCommand(path: string, opts: IncidentsOptions): Pr
   if (!store) return 0;
   try {
     const incidents = store.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 });
-    process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));
+    const text = opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now());
+    // Stored text comes from probes and people: hidden from a terminal like from the HTTP API.
+    process.stdout.write(scrubSecrets(text, secretsOf(config)));
   } finally {
     store.close();
   }
