@@ -1,37 +1,11 @@
 // The daemon discards a probe run that is stale when it ends: abandoned by the scheduler after a newer run began, or reloaded away.
 import { join } from 'node:path';
-import { pino } from 'pino';
-import t, { type Test } from 'tap';
-import type { Config, ResolvedProbe } from '../src/config/types.js';
-import type { Daemon as DaemonClass } from '../src/daemon.js';
-import * as probes from '../src/probes/index.js';
-import type { ProbeRun } from '../src/types.js';
+import t from 'tap';
+import type { Config } from '../src/config/types.js';
 import { httpTestProbe, testConfig } from './helpers/config.js';
+import { scriptedRuns, startScriptedDaemon } from './helpers/scripted-daemon.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/vigil-process.js';
-
-/** Probe runs under the test's control: each call is recorded and ends when the test says so, whatever its signal says. */
-function scriptedRuns() {
-  const calls: Array<{ probe: ResolvedProbe; finish: (ok: boolean) => void }> = [];
-  let autoPass = false;
-  const runProbe = (probe: ResolvedProbe): Promise<ProbeRun> =>
-    new Promise((resolve) => {
-      const finish = (ok: boolean) =>
-        resolve({ probe: probe.id, startedAt: Date.now(), durationMs: 1, outcome: ok ? 'success' : 'failure', findings: [{ key: probe.id, ok, message: ok ? 'up' : 'connection refused' }] });
-      calls.push({ probe, finish });
-      if (autoPass) finish(true);
-    });
-  return { calls, runProbe, passFromNowOn: () => (autoPass = true) };
-}
-
-async function startDaemon(t: Test, runs: ReturnType<typeof scriptedRuns>, config: Config): Promise<DaemonClass> {
-  const { Daemon } = await t.mockImport<typeof import('../src/daemon.js')>('../src/daemon.js', {
-    '../src/probes/index.js': { ...probes, runProbe: runs.runProbe },
-  });
-  const daemon = await Daemon.start({ config, log: pino({ enabled: false }), version: 'test', listen: false });
-  t.teardown(() => daemon.stop());
-  return daemon;
-}
 
 function oneProbe(dir: string, url = 'http://127.0.0.1:9/health'): Config {
   // Abandoned 200 ms + the scheduler's 2 s grace after it starts; one failure would open an incident.
@@ -44,10 +18,10 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 t.test('a run abandoned by the scheduler that ends after a newer run is discarded', { timeout: 60_000 }, async (t) => {
   const runs = scriptedRuns();
-  const daemon = await startDaemon(t, runs, oneProbe(tmpDir(t)));
+  const daemon = await startScriptedDaemon(t, runs, oneProbe(tmpDir(t)));
   await waitFor(() => runs.calls.length >= 1, 20_000, () => 'the first run never started');
   const first = runs.calls[0]!;
-  runs.passFromNowOn();
+  runs.autoFinish(true);
   // The first run ignores its timeout; the scheduler gives up on it and starts a newer one, which passes.
   await waitFor(() => daemon.state.subjects.get('backend-health')?.ok === true, 30_000, () => 'no newer run passed');
   t.ok(runs.calls.length >= 2, 'a newer run started while the first was still going');
@@ -61,7 +35,7 @@ t.test('a run of a probe reloaded away while it ran is discarded', { timeout: 60
   const runs = scriptedRuns();
   const dir = tmpDir(t);
   const config = oneProbe(dir);
-  const daemon = await startDaemon(t, runs, config);
+  const daemon = await startScriptedDaemon(t, runs, config);
   await waitFor(() => runs.calls.length >= 1, 20_000, () => 'the first run never started');
   const first = runs.calls[0]!;
   // The same id, now pointing elsewhere: the run in flight tested the old target.
