@@ -9,20 +9,21 @@ import type { ProbeRun } from '../../src/types.js';
 export interface ScriptedRuns {
   calls: Array<{ probe: ResolvedProbe; finish: (ok: boolean) => void }>;
   runProbe: (probe: ResolvedProbe) => Promise<ProbeRun>;
-  /** From now on every run (started or starting) of a probe ends at once with this result; null: held again. */
-  autoFinish(ok: boolean | null): void;
+  /** From now on every run that starts ends at once with this result (or the result for its probe id); null: held. */
+  autoFinish(ok: boolean | null | ((probe: string) => boolean | null)): void;
 }
 
 /** Probe runs that ignore their abort signal and end only when the test finishes them (or autoFinish says). */
 export function scriptedRuns(): ScriptedRuns {
   const calls: ScriptedRuns['calls'] = [];
-  let auto: boolean | null = null;
+  let auto: boolean | null | ((probe: string) => boolean | null) = null;
   const runProbe = (probe: ResolvedProbe): Promise<ProbeRun> =>
     new Promise((resolve) => {
       const finish = (ok: boolean) =>
         resolve({ probe: probe.id, startedAt: Date.now(), durationMs: 1, outcome: ok ? 'success' : 'failure', findings: [{ key: probe.id, ok, message: ok ? 'up' : 'connection refused' }] });
       calls.push({ probe, finish });
-      if (auto !== null) finish(auto);
+      const ok = typeof auto === 'function' ? auto(probe.id) : auto;
+      if (ok !== null) finish(ok);
     });
   return { calls, runProbe, autoFinish: (ok) => (auto = ok) };
 }
