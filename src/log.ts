@@ -22,6 +22,7 @@ export const REDACT_PATHS = [
   'passphrase',
   '*.passphrase',
   'url_secret',
+  '*.url_secret',
   'headers.authorization',
   'req.headers.authorization',
   'req.headers.cookie',

@@ -1,7 +1,7 @@
 // `vigil incidents`: lists incidents from the store (works beside a running daemon: SQLite WAL).
 import { existsSync } from 'node:fs';
 import { formatDuration } from '../notify/messages.js';
-import { incidentJson } from '../server/serialize.js';
+import { incidentJson, scrubSecrets, secretsOf } from '../server/serialize.js';
 import type { Incident } from '../types.js';
 import { EXIT_CONFIG, loadForReading, openExistingStore, readStore } from './config.js';
 
@@ -17,7 +17,9 @@ export async function incidentsCommand(path: string, opts: IncidentsOptions): Pr
   if (!store) return 1;
   const incidents = readStore(store, config.store.path, (s) => s.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 }));
   if (!incidents) return 1;
-  process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));
+  const text = opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now());
+  // Stored text comes from probes and people: hidden from a terminal like from the HTTP API.
+  process.stdout.write(scrubSecrets(text, secretsOf(config)));
   return 0;
 }
 

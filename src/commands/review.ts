@@ -1,5 +1,6 @@
 // `vigil review ID`: prints an incident's post-incident review as Markdown, from the store (no daemon needed).
 import { reviewOf } from '../server/routes/review.js';
+import { scrubSecrets, secretsOf } from '../server/serialize.js';
 import { EXIT_CONFIG, loadForReading, openExistingStore, readStore } from './config.js';
 import { EXIT_USAGE, incidentId } from './incident-api.js';
 
@@ -19,6 +20,7 @@ export async function reviewCommand(path: string, args: { id: string | undefined
     process.stderr.write(`vigil: no incident ${id} in ${config.store.path}\n`);
     return 1;
   }
-  process.stdout.write(reviewOf(found.incident, config, now()));
+  // Evidence and notes may quote a secret: scrubbed like the API's review.
+  process.stdout.write(scrubSecrets(reviewOf(found.incident, config, now()), secretsOf(config)));
   return 0;
 }

@@ -3,10 +3,37 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { VIGIL_BIN, VigilProcess, freePort } from '../helpers/vigil-process.js';
 
 const TOKEN = 'e2e-token-5f1c9a7d';
+// A dozen CLI processes on a busy machine: the bounds below only catch a hang.
+t.setTimeout(400_000);
+
+/** Seconds in a duration as vigil prints it ("1m 3s", "45s", "0ms"). */
+function seconds(text: string): number {
+  const units: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1, ms: 0.001 };
+  const parts = [...text.matchAll(/(\d+)(ms|d|h|m|s)\b/g)];
+  if (parts.length === 0) throw new Error(`not a duration: ${text}`);
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
+}
+
+const SO_FAR = /((?:\d+(?:ms|d|h|m|s) )*\d+(?:ms|d|h|m|s)) so far/g;
+
+/**
+ * A review of a still-open incident read at some moment in [from, to]: its "… so far" durations, each
+ * checked to lie between from and to (a second of rounding either way), replaced by a placeholder so
+ * two reads taken at different moments compare equal when nothing else differs.
+ */
+function openReview(t: Test, text: string, startedAt: number, from: number, to: number, name: string): string {
+  const found = [...text.matchAll(SO_FAR)].map((m) => m[1]!);
+  t.ok(found.length > 0, `${name}: the review of the reopened incident counts its duration so far`);
+  for (const d of found) {
+    const s = seconds(d);
+    t.ok(s >= (from - startedAt) / 1000 - 1 && s <= (to - startedAt) / 1000 + 1, `${name}: ${d} so far lies in [${((from - startedAt) / 1000).toFixed(1)}s, ${((to - startedAt) / 1000).toFixed(1)}s]`);
+  }
+  return text.replace(SO_FAR, '<duration> so far');
+}
 
 /** Runs the real CLI to completion. */
 function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -20,7 +47,7 @@ function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: num
   });
 }
 
-t.test('ack, note, resolve through the daemon; review from the store', { timeout: 90_000 }, async (t) => {
+t.test('ack, note, resolve through the daemon; review from the store', { timeout: 360_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-cmds-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
@@ -41,7 +68,7 @@ probes:
     daemon.kill('SIGTERM');
     await daemon.exited;
   });
-  await daemon.waitForLine((l) => l.event === 'opened' && l.incident_id === 1);
+  await daemon.waitForLine((l) => l.event === 'opened' && l.incident_id === 1, 120_000);
   const withToken = { VIGIL_API_TOKEN: TOKEN };
   const cfg = ['--config', file];
 
@@ -65,18 +92,30 @@ probes:
   const unknown = await vigil(['resolve', '99', '--by', 'ana', ...cfg], withToken);
   t.same([unknown.code, unknown.stderr], [1, 'vigil: incident 99 is not open or recently resolved (HTTP 404 not_found)\n']);
 
-  await daemon.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('[REVIEW] S1 - Backend API down on production.'));
+  await daemon.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('[REVIEW] S1 - Backend API down on production.'), 120_000);
   t.ok(daemon.messages().includes(`[REVIEW] S1 - Backend API down on production. Post-incident review draft: http://127.0.0.1:${port}/status/incidents/1`));
 
+  // The probe still fails, so the incident reopens after the resolve and its review keeps counting.
+  const cliFrom = Date.now();
   const review = await vigil(['review', '1', ...cfg], withToken);
+  const cliTo = Date.now();
   t.equal(review.code, 0, review.stderr);
   t.match(review.stdout, /^# Post-incident review: #1 S1 Backend API down on production\n/);
   t.match(review.stdout, /\| acknowledged \| ana \| Acknowledged by ana after/);
   t.match(review.stdout, /\| note \| ana \| restarted the backend \|/);
   t.match(review.stdout, /Resolved by ana at .*: Resolved by ana after/);
+  const apiFrom = Date.now();
   const api = await fetch(`http://127.0.0.1:${port}/api/incidents/1/review`);
+  const apiText = await api.text();
+  const apiTo = Date.now();
   t.equal(api.headers.get('content-type'), 'text/markdown; charset=utf-8');
-  t.equal(await api.text(), review.stdout, 'the API serves the same review');
+  const json = (await (await fetch(`http://127.0.0.1:${port}/api/incidents/1`)).json()) as { detected_at: string | null; opened_at: string };
+  const detected = Date.parse(json.detected_at ?? json.opened_at);
+  t.equal(
+    openReview(t, apiText, detected, apiFrom, apiTo, 'API'),
+    openReview(t, review.stdout, detected, cliFrom, cliTo, 'CLI'),
+    'the API serves the same review, read a moment later',
+  );
   t.equal((await fetch(`http://127.0.0.1:${port}/api/incidents/99/review`)).status, 404);
 
   const missing = await vigil(['review', '99', ...cfg], withToken);
