@@ -130,7 +130,10 @@ export interface IncidentEvent {
   summary: string;
   message: string;
   openedAt: number;
-  /** now − openedAt, in ms. */
+  /**
+   * The current failing period so far (since the last opening or reopening), in ms; for a reminder,
+   * how long the incident has waited for a human since it last paged.
+   */
   durationMs: number;
   respondBy: number | null;
   evidence?: string;

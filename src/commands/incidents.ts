@@ -1,5 +1,5 @@
 // `vigil incidents`: lists incidents from the store (works beside a running daemon: SQLite WAL).
-import { formatDuration } from '../notify/messages.js';
+import { outage, outageText } from '../incidents/durations.js';
 import { incidentJson } from '../server/serialize.js';
 import type { Incident } from '../types.js';
 import { EXIT_CONFIG, loadOrReport, openExistingStore } from './config.js';
@@ -16,7 +16,7 @@ export async function incidentsCommand(path: string, opts: IncidentsOptions): Pr
   if (!store) return 0;
   try {
     const incidents = store.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 });
-    process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));
+    process.stdout.write(opts.json ? `${JSON.stringify({ incidents: incidents.map((i) => incidentJson(i, Date.now())) }, null, 2)}\n` : formatIncidents(incidents, Date.now()));
   } finally {
     store.close();
   }
@@ -26,7 +26,6 @@ export async function incidentsCommand(path: string, opts: IncidentsOptions): Pr
 export function formatIncidents(incidents: Incident[], now: number): string {
   if (incidents.length === 0) return 'No incidents.\n';
   const rows = incidents.map((i) => {
-    const ended = i.resolvedAt ?? now;
     return [
       `#${i.id}`,
       i.severity,
@@ -34,7 +33,7 @@ export function formatIncidents(incidents: Incident[], now: number): string {
       i.environment,
       i.service,
       new Date(i.openedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      formatDuration(ended - i.openedAt),
+      outageText(outage(i, now)),
       i.summary,
     ];
   });

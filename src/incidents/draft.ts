@@ -1,5 +1,6 @@
 // A copy-on-write working copy of the engine state for one step: records changes, events and timeline.
 import type { Incident, IncidentEvent, IncidentEventType, Severity, SubjectState, TimelineEntry } from '../types.js';
+import { outage } from './durations.js';
 import type { EngineState, StepResult } from './state.js';
 
 /** What an event says beyond the incident itself; probe and key default to the incident's root. */
@@ -137,8 +138,9 @@ export class Draft {
       summary: incident.summary,
       message: a.message ?? incident.message,
       openedAt: incident.openedAt,
-      // Since the last (re)opening: a flapping incident's [RESOLVED] counts this outage, not the first one.
-      durationMs: this.now - pagedAt(incident),
+      // A reminder counts the wait for a human since the last page; every other event the current
+      // failing period, so a flapping incident's [RESOLVED] counts this outage, not the first one.
+      durationMs: type === 'reminder' ? this.now - pagedAt(incident) : outage(incident, this.now).currentMs,
       respondBy: incident.respondBy,
       detail,
     };

@@ -4,6 +4,7 @@ import type { ProbeMeta } from '../config/types.js';
 import type { Finding, Incident, Severity, SubjectState } from '../types.js';
 import { classify, escalateByTime, respondByFor } from './classify.js';
 import { Draft, isActive } from './draft.js';
+import { outage } from './durations.js';
 import { dependenciesOf } from './grouping.js';
 import { openOrJoin, pagedAt, reclassify, resolve } from './lifecycle.js';
 import { windowCovering } from './maintenance.js';
@@ -67,7 +68,7 @@ function observe(d: Draft, meta: ProbeMeta, finding: Finding, cfg: EngineConfig)
   // A recovering symptom only updates its counters; it leaves the incident when the root resolves.
   if (isRoot && subject.successes >= meta.successThreshold) {
     resolve(d, incident, cfg, {
-      detail: `Resolved after ${formatDuration(d.now - incident.openedAt)}: ${finding.key} passing`,
+      detail: `Resolved after ${formatDuration(outage(incident, d.now).currentMs)}: ${finding.key} passing`,
       message: finding.message,
     });
   }

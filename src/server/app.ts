@@ -105,7 +105,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   metricsRoutes(app, deps);
   statusRoutes(app, deps, now);
   statusPageRoutes(app, deps, now);
-  incidentRoutes(app, deps);
+  incidentRoutes(app, deps, now);
   reviewRoutes(app, deps, now);
   return app;
 }

@@ -3,7 +3,7 @@ import type { Config } from '../../config/types.js';
 import type { EngineState } from '../../incidents/state.js';
 import type { UptimeRow } from '../../store/store.js';
 import { worse, type Incident, type Severity } from '../../types.js';
-import { formatDuration } from '../../duration.js';
+import { outage, outageText } from '../../incidents/durations.js';
 import { buildStatus, type ProbeStatusJson, type ServiceState } from '../routes/status.js';
 import { timeView, type TimeView } from './format.js';
 import { maintenanceNotices, type MaintenanceNotice } from './maintenance.js';
@@ -44,7 +44,7 @@ export interface IncidentView {
   acknowledged: (TimeView & { by: string | null }) | null;
   resolved: TimeView | null;
   respondBy: (TimeView & { overdue: boolean }) | null;
-  /** Open for so long, or lasted so long once resolved. */
+  /** Open for so long, or lasted so long once resolved (since the last reopening, with the total after a reopening). */
   duration: string;
   timeline: Array<{ at: TimeView; event: string; by: string | null; detail: string }>;
   evidence: Array<{ at: TimeView; source: string; text: string }>;
@@ -89,7 +89,6 @@ function probeView(p: ProbeStatusJson, now: number): ProbeView {
 }
 
 export function incidentView(incident: Incident, now: number): IncidentView {
-  const end = incident.resolvedAt ?? now;
   return {
     id: incident.id,
     href: `/status/incidents/${incident.id}`,
@@ -108,7 +107,7 @@ export function incidentView(incident: Incident, now: number): IncidentView {
       incident.respondBy === null
         ? null
         : { ...timeView(incident.respondBy, now), overdue: incident.state === 'open' && now > incident.respondBy },
-    duration: formatDuration(end - incident.openedAt),
+    duration: outageText(outage(incident, now)),
     timeline: [...incident.timeline]
       .sort((a, b) => a.at - b.at)
       .map((e) => ({ at: timeView(e.at, now), event: e.event, by: e.by ?? null, detail: e.detail })),
