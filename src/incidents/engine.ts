@@ -65,12 +65,22 @@ function observe(d: Draft, meta: ProbeMeta, finding: Finding, cfg: EngineConfig)
     else if (!incident && subject.failures >= meta.failureThreshold) openOrJoin(d, meta, finding, cfg);
     return;
   }
+  // The root's first pass: the symptoms' failures so far were seen while it was down and say nothing
+  // about now. Each must fail again after this to count as still failing when the root resolves.
+  if (isRoot && previous?.ok === false) forgetSymptomFailures(d, incident);
   // A recovering symptom only updates its counters; it leaves the incident when the root resolves.
   if (isRoot && subject.successes >= meta.successThreshold) {
     resolve(d, incident, cfg, {
       detail: `Resolved after ${formatDuration(outage(incident, d.now).currentMs)}: ${finding.key} passing`,
       message: finding.message,
     });
+  }
+}
+
+function forgetSymptomFailures(d: Draft, incident: Incident): void {
+  for (const key of incident.symptoms) {
+    const symptom = d.subject(key);
+    if (symptom?.ok === false && symptom.incidentId === incident.id) d.patchSubject(key, { failures: 0 });
   }
 }
 

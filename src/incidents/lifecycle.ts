@@ -204,13 +204,18 @@ interface NewRoot {
 /**
  * The root recovered but members still fail: the most upstream of them (nothing else still failing
  * is upstream of it; then the worst severity, then the earliest to join) becomes the root. Those
- * that do not depend on it are another cause now and open (or join) their own incident.
+ * that do not depend on it are another cause now and open (or join) their own incident. Only a
+ * member seen failing since the root began to pass counts (failures > 0, see the engine's
+ * forgetSymptomFailures): a result from the outage itself is stale, and handing over on it would
+ * page for something that passes a moment later.
  */
 function handOver(d: Draft, incident: Incident, cfg: EngineConfig): Incident | undefined {
   const failing = incident.symptoms.flatMap((key) => {
     const subject = d.subject(key);
-    return subject && subject.incidentId === incident.id && subject.ok === false && cfg.probes.has(subject.probe) ? [subject] : [];
+    const stillFailing = subject !== undefined && subject.incidentId === incident.id && subject.ok === false && subject.failures > 0;
+    return stillFailing && cfg.probes.has(subject.probe) ? [subject] : [];
   });
+  const rootBackSince = d.subject(incident.rootKey)?.since ?? d.now;
   const tops = failing.filter((c) => !failing.some((o) => o !== c && isUpstream(o, c.probe, cfg.probes)));
   const next = [...tops].sort((a, b) => (a.severity ?? 'S4').localeCompare(b.severity ?? 'S4'))[0];
   if (!next) return undefined;
@@ -227,7 +232,9 @@ function handOver(d: Draft, incident: Incident, cfg: EngineConfig): Incident | u
     const otherMeta = cfg.probes.get(other.probe)!;
     d.patchSubject(other.key, { incidentId: null });
     d.patchIncident(incident.id, { symptoms: d.incident(incident.id)!.symptoms.filter((k) => k !== other.key) });
-    if (other.failures < otherMeta.failureThreshold) continue;
+    // Failing without a break since before the root came back, it was confirmed when it joined.
+    const confirmed = other.failures >= otherMeta.failureThreshold || other.since < rootBackSince;
+    if (!confirmed) continue;
     const finding: Finding = {
       key: other.key,
       ok: false,

@@ -1,7 +1,7 @@
 // Grouping: dependent failures join the open incident of what they depend on as symptoms and never open their own.
 import t from 'tap';
 import { dependenciesOf } from '../../src/incidents/grouping.js';
-import { config, fail, Harness, meta, MINUTE, pass, types } from './fixtures.js';
+import { config, fail, Harness, meta, MINUTE, pass, SECOND, types } from './fixtures.js';
 
 const db = meta('db-ready', { summary: 'Backend DB unreachable', service: 'db' });
 const api = meta('api', { summary: 'Backend API down', dependsOn: ['db-ready'] });
@@ -71,6 +71,7 @@ t.test('when the root recovers while a symptom still fails, the incident is hand
   h.repeat(2, 'web', fail('web'));
   h.repeat(2, 'web', pass('web'));
   h.at(20 * MINUTE).run('db-ready', pass('db-ready'));
+  h.at(20 * MINUTE + 30 * SECOND).run('api', fail('api')); // seen failing after the database came back
   const recovered = h.at(21 * MINUTE).run('db-ready', pass('db-ready'));
   t.same(types(recovered), ['handed_over'], 'announced, and no second incident');
   t.match(recovered.events[0], {
