@@ -143,6 +143,10 @@ export interface IncidentEvent {
   held?: boolean;
   /** handed_over: the summary the incident had under its previous root. */
   previousSummary?: string;
+  /** opened/reopened: open incidents of dependents that this root cause took in as symptoms. */
+  joined?: Array<{ id: number; summary: string }>;
+  /** resolved: the incident was taken in as a symptom by this incident of its root cause. */
+  joinedInto?: number;
   /**
    * A few lines of triage results (compose ps, logs, database, users affected), added to the stored
    * first message of an incident when its triage finishes; absent when none ran or it did not finish.

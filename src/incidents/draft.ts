@@ -14,6 +14,10 @@ export interface Announcement {
   by?: string;
   previousSeverity?: Severity;
   previousSummary?: string;
+  joined?: Array<{ id: number; summary: string }>;
+  joinedInto?: number;
+  /** Recorded and logged, paged to nobody (as inside a maintenance window). */
+  held?: boolean;
 }
 
 export type ActiveIncident = Incident & { state: 'open' | 'acknowledged' };
@@ -148,7 +152,9 @@ export class Draft {
     if (a.evidence !== undefined) event.evidence = a.evidence;
     if (a.by !== undefined) event.by = a.by;
     if (a.previousSummary !== undefined) event.previousSummary = a.previousSummary;
-    if (incident.maintenance) event.held = true;
+    if (a.joined !== undefined && a.joined.length > 0) event.joined = a.joined;
+    if (a.joinedInto !== undefined) event.joinedInto = a.joinedInto;
+    if (incident.maintenance || a.held === true) event.held = true;
     this.#events.push(event);
     return incident;
   }

@@ -29,6 +29,9 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
   }
 
   const scope = { environment: meta.environment, service: finding.service ?? meta.service };
+  // Dependents that failed first and opened their own incidents: this cause takes them in.
+  const dependents = dependentIncidents(d, finding.key, meta.id, cfg);
+  const joined = dependents.map((i) => ({ id: i.id, summary: i.summary }));
   const hold = windowCovering(cfg.maintenance ?? [], d.now, scope);
   const previous = recentlyResolved(d, finding.key, cfg.reopenWindowMs);
   const evidence = finding.evidence === undefined ? [] : [{ at: d.now, source: finding.key, text: finding.evidence }];
@@ -56,6 +59,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
       message: finding.message,
       findingKey: finding.key,
       probe: meta.id,
+      joined,
       ...withEvidence,
       ...(severity === previous.severity ? {} : { previousSeverity: previous.severity }),
     });
@@ -87,10 +91,12 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
     incident = d.announce(opened.id, hold ? 'maintenance' : 'opened', {
       detail: hold ? `Inside maintenance window "${hold.label}", not paged until it ends: ${failing}` : failing,
       message: finding.message,
+      joined,
       ...withEvidence,
     });
   }
-  adoptWaiting(d, incident, cfg);
+  for (const dependent of dependents) takeIn(d, incident, dependent);
+  adoptWaiting(d, d.incident(incident.id)!, cfg);
   return d.incident(incident.id);
 }
 
@@ -105,6 +111,39 @@ function join(d: Draft, parent: Incident, key: string, what: { message?: string;
     ...(what.probe === undefined ? {} : { probe: what.probe }),
     findingKey: key,
   });
+}
+
+/** Active incidents of other roots that depend on this subject: they are its symptoms, not causes of their own. */
+function dependentIncidents(d: Draft, key: string, probeId: string, cfg: EngineConfig): Incident[] {
+  const found: Incident[] = [];
+  for (const other of d.incidents()) {
+    if (!isActive(other) || other.rootKey === key) continue;
+    if (isUpstream({ key, probe: probeId }, other.rootProbe, cfg.probes)) found.push(other);
+  }
+  return found.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * A root cause that failed after its symptom: the symptom's incident joins the root's (its members
+ * become symptoms there) and is resolved, quietly, with a note pointing to the root's incident. The
+ * root's opening already named it in #ops, so its resolution pages nobody and drafts no review.
+ */
+function takeIn(d: Draft, root: Incident, other: Incident): void {
+  const members = [other.rootKey, ...other.symptoms].filter((key) => d.subject(key)?.incidentId === other.id);
+  for (const key of members) d.patchSubject(key, { incidentId: root.id });
+  const current = d.incident(root.id)!;
+  const added = members.filter((k) => k !== current.rootKey && !current.symptoms.includes(k));
+  d.patchIncident(root.id, { symptoms: [...current.symptoms, ...added] });
+  d.announce(root.id, 'symptom', {
+    detail: `${other.rootKey} failing too (it had opened #${other.id}, ${other.summary}): ${clip(other.message)}`,
+    message: other.message,
+    probe: other.rootProbe,
+    findingKey: other.rootKey,
+  });
+  const pointer = `Joined #${root.id} (${root.summary}) as a symptom of its root cause: followed there`;
+  d.announce(other.id, 'note', { detail: pointer, by: 'vigil' });
+  d.patchIncident(other.id, { state: 'resolved', resolvedAt: d.now });
+  d.announce(other.id, 'resolved', { detail: pointer, joinedInto: root.id, held: true });
 }
 
 /** Failures confirmed while this incident's root was still confirming its own join it now. */
