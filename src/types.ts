@@ -108,6 +108,11 @@ export interface Incident {
   maintenance?: string | null;
   /** Finding keys that were root before a hand-over, oldest first: the first is the first failing probe. */
   formerRoots?: string[];
+  /**
+   * The worst severity humans were paged at since it last (re)opened; null while only held (a
+   * maintenance window). A rise back to it (a root flapping between two kinds of failure) is not paged again.
+   */
+  pagedSeverity?: Severity | null;
 }
 
 export interface Evidence {

@@ -122,7 +122,7 @@ function release(d: Draft, incident: Incident, cfg: EngineConfig): void {
     d.announce(incident.id, 'maintenance', { detail: `Maintenance window "${window}" over; already acknowledged by ${incident.acknowledgedBy}` });
     return;
   }
-  d.patchIncident(incident.id, { maintenance: null, respondBy: respondByFor(incident.severity, d.now), lastReminderAt: null });
+  d.patchIncident(incident.id, { maintenance: null, respondBy: respondByFor(incident.severity, d.now), lastReminderAt: null, pagedSeverity: incident.severity });
   d.announce(incident.id, 'opened', {
     detail: `Still failing after maintenance window "${window}" ended: ${clip(incident.message)}`,
     ...(incident.evidence.length === 0 ? {} : { evidence: incident.evidence[incident.evidence.length - 1]!.text }),

@@ -51,6 +51,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
       message: finding.message,
       evidence: [...previous.evidence, ...evidence],
       maintenance: hold?.label ?? null,
+      pagedSeverity: hold ? null : severity,
     });
     d.patchSubject(finding.key, { incidentId: previous.id });
     const again = `${formatDuration(d.now - previous.resolvedAt!)} after it resolved: ${clip(finding.message)}`;
@@ -84,6 +85,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
       timeline: [],
       evidence,
       detectedAt: d.subject(finding.key)?.since ?? d.now,
+      pagedSeverity: hold ? null : severity,
       ...(hold ? { maintenance: hold.label } : {}),
     }));
     d.patchSubject(finding.key, { incidentId: opened.id });
@@ -182,8 +184,22 @@ export function reclassify(
   if (severity === previous) return;
   const reason = why.reason ?? clip(why.message);
   if (severity < previous) {
+    // Paged at this level already since it (re)opened (a wrong password that turns into "refused"
+    // at every outage, and back): recorded and logged, not paged again, the running clock kept.
+    const paged = incident.pagedSeverity === undefined ? previous : incident.pagedSeverity;
+    const again = paged !== null && severity >= paged;
+    if (again) {
+      d.patchIncident(incident.id, { severity, message: why.message });
+      d.announce(incident.id, 'escalated', {
+        detail: `Escalated from ${previous} to ${severity} again, already paged at ${paged}: ${reason}`,
+        message: why.message,
+        previousSeverity: previous,
+        held: true,
+      });
+      return;
+    }
     const respondBy = incident.maintenance ? null : respondByFor(severity, d.now);
-    d.patchIncident(incident.id, { severity, respondBy, lastReminderAt: null, message: why.message });
+    d.patchIncident(incident.id, { severity, respondBy, lastReminderAt: null, message: why.message, ...(incident.maintenance ? {} : { pagedSeverity: severity }) });
     d.announce(incident.id, 'escalated', {
       detail: `Escalated from ${previous} to ${severity}: ${reason}`,
       message: why.message,
@@ -309,6 +325,7 @@ export function reroot(d: Draft, incident: Incident, root: NewRoot, cfg: EngineC
     formerRoots,
     message: root.message,
     ...(open ? { respondBy: respondByFor(root.severity, d.now), lastReminderAt: null } : {}),
+    ...(incident.maintenance ? {} : { pagedSeverity: root.severity }),
   });
   if (oldRoot && !oldStays && oldRoot.incidentId === incident.id) d.patchSubject(incident.rootKey, { incidentId: null });
   d.patchSubject(root.key, { incidentId: incident.id });

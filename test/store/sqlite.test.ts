@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/sqlite.js';
 import type { StoreChange } from '../../src/store/store.js';
 import type { Incident, SubjectState } from '../../src/types.js';
@@ -69,7 +70,7 @@ t.test('an incident with timeline, evidence and symptoms survives close and reop
     }),
   );
   t.same(sent, messages.map((m, i) => ({ ...m, id: i + 1 })), 'messages come back with ids');
-  const acked = { ...first, state: 'acknowledged' as const, acknowledgedAt: T0 + 60_000, acknowledgedBy: 'ana', timeline: [opened, symptom, ack] };
+  const acked = { ...first, state: 'acknowledged' as const, acknowledgedAt: T0 + 60_000, acknowledgedBy: 'ana', pagedSeverity: 'S1' as const, timeline: [opened, symptom, ack] };
   store.apply(change({ incidents: [acked], timeline: [{ incidentId: 1, entry: ack }] }));
   store.close();
 
@@ -175,7 +176,7 @@ t.test('ping writes the heartbeat row; close is idempotent and leaves no WAL beh
   const raw = new Database(file, { readonly: true });
   t.teardown(() => raw.close());
   t.same(raw.prepare(`SELECT value FROM meta WHERE key = 'heartbeat'`).all(), [{ value: T0 + 1 }]);
-  t.equal(raw.pragma('user_version', { simple: true }), 2);
+  t.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   t.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
 });
 
