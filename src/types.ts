@@ -137,6 +137,11 @@ export interface Incident {
   maintenance?: string | null;
   /** Finding keys that were root before a hand-over, oldest first: the first is the first failing probe. */
   formerRoots?: string[];
+  /**
+   * The worst severity humans were paged at since it last (re)opened; null while only held (a
+   * maintenance window). A rise back to it (a root flapping between two kinds of failure) is not paged again.
+   */
+  pagedSeverity?: Severity | null;
 }
 
 export interface Evidence {
@@ -159,7 +164,10 @@ export interface IncidentEvent {
   summary: string;
   message: string;
   openedAt: number;
-  /** now − openedAt, in ms. */
+  /**
+   * The current failing period so far (since the last opening or reopening), in ms; for a reminder,
+   * how long the incident has waited for a human since it last paged.
+   */
   durationMs: number;
   respondBy: number | null;
   evidence?: string;
@@ -169,6 +177,10 @@ export interface IncidentEvent {
   held?: boolean;
   /** handed_over: the summary the incident had under its previous root. */
   previousSummary?: string;
+  /** opened/reopened: open incidents of dependents that this root cause took in as symptoms. */
+  joined?: Array<{ id: number; summary: string }>;
+  /** resolved: the incident was taken in as a symptom by this incident of its root cause. */
+  joinedInto?: number;
   /**
    * A few lines of triage results (compose ps, logs, database, users affected), added to the stored
    * first message of an incident when its triage finishes; absent when none ran or it did not finish.

@@ -1,6 +1,5 @@
 // `vigil incidents`: lists incidents from the store (works beside a running daemon: SQLite WAL).
-import { existsSync } from 'node:fs';
-import { formatDuration } from '../notify/messages.js';
+import { outage, outageText } from '../incidents/durations.js';
 import { incidentJson, scrubSecrets, secretsOf } from '../server/serialize.js';
 import type { Incident } from '../types.js';
 import { EXIT_CONFIG, loadForReading, openExistingStore, readStore } from './config.js';
@@ -17,7 +16,7 @@ export async function incidentsCommand(path: string, opts: IncidentsOptions): Pr
   if (!store) return 1;
   const incidents = readStore(store, config.store.path, (s) => s.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 }));
   if (!incidents) return 1;
-  const text = opts.json ? `${JSON.stringify({ incidents: incidents.map(incidentJson) }, null, 2)}\n` : formatIncidents(incidents, Date.now());
+  const text = opts.json ? `${JSON.stringify({ incidents: incidents.map((i) => incidentJson(i, Date.now())) }, null, 2)}\n` : formatIncidents(incidents, Date.now());
   // Stored text comes from probes and people: hidden from a terminal like from the HTTP API.
   process.stdout.write(scrubSecrets(text, secretsOf(config)));
   return 0;
@@ -26,7 +25,6 @@ export async function incidentsCommand(path: string, opts: IncidentsOptions): Pr
 export function formatIncidents(incidents: Incident[], now: number): string {
   if (incidents.length === 0) return 'No incidents.\n';
   const rows = incidents.map((i) => {
-    const ended = i.resolvedAt ?? now;
     return [
       `#${i.id}`,
       i.severity,
@@ -34,7 +32,7 @@ export function formatIncidents(incidents: Incident[], now: number): string {
       i.environment,
       i.service,
       new Date(i.openedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      formatDuration(ended - i.openedAt),
+      outageText(outage(i, now)),
       i.summary,
     ];
   });

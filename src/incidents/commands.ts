@@ -1,5 +1,6 @@
 // Commands on incidents (an operator's ack, resolve, note; triage's evidence) as pure transitions with 404/409 answers.
 import { Draft } from './draft.js';
+import { outage } from './durations.js';
 import { resolve } from './lifecycle.js';
 import type { CommandResult, EngineCommand, EngineConfig, EngineState } from './state.js';
 import { formatDuration } from './wording.js';
@@ -21,7 +22,7 @@ export function command(state: EngineState, cmd: EngineCommand, now: number, cfg
     return { ok: false, code: 'not_found', message: `incident ${cmd.incidentId} is not open or recently resolved` };
   }
   const d = new Draft(state, now);
-  const since = formatDuration(now - incident.openedAt);
+  const since = formatDuration(outage(incident, now).currentMs);
 
   switch (cmd.type) {
     case 'ack': {

@@ -1,5 +1,6 @@
 // A copy-on-write working copy of the engine state for one step: records changes, events and timeline.
 import type { Incident, IncidentEvent, IncidentEventType, Severity, SubjectState, TimelineEntry } from '../types.js';
+import { outage } from './durations.js';
 import type { EngineState, StepResult } from './state.js';
 
 /** What an event says beyond the incident itself; probe and key default to the incident's root. */
@@ -17,6 +18,10 @@ export interface Announcement {
   via?: string;
   /** A reminder at the respond-by time itself: the first responder did not answer in time. */
   respondByMissed?: boolean;
+  joined?: Array<{ id: number; summary: string }>;
+  joinedInto?: number;
+  /** Recorded and logged, paged to nobody (as inside a maintenance window). */
+  held?: boolean;
 }
 
 export type ActiveIncident = Incident & { state: 'open' | 'acknowledged' };
@@ -141,8 +146,9 @@ export class Draft {
       summary: incident.summary,
       message: a.message ?? incident.message,
       openedAt: incident.openedAt,
-      // Since the last (re)opening: a flapping incident's [RESOLVED] counts this outage, not the first one.
-      durationMs: this.now - pagedAt(incident),
+      // A reminder counts the wait for a human since the last page; every other event the current
+      // failing period, so a flapping incident's [RESOLVED] counts this outage, not the first one.
+      durationMs: type === 'reminder' ? this.now - pagedAt(incident) : outage(incident, this.now).currentMs,
       respondBy: incident.respondBy,
       detail,
     };
@@ -152,7 +158,9 @@ export class Draft {
     if (a.previousSummary !== undefined) event.previousSummary = a.previousSummary;
     if (a.via !== undefined) event.via = a.via;
     if (a.respondByMissed === true) event.respondByMissed = true;
-    if (incident.maintenance) event.held = true;
+    if (a.joined !== undefined && a.joined.length > 0) event.joined = a.joined;
+    if (a.joinedInto !== undefined) event.joinedInto = a.joinedInto;
+    if (incident.maintenance || a.held === true) event.held = true;
     this.#events.push(event);
     return incident;
   }

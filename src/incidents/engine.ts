@@ -4,6 +4,7 @@ import type { ProbeMeta } from '../config/types.js';
 import type { Finding, Incident, Severity, SubjectState } from '../types.js';
 import { classify, escalateByTime, respondByFor } from './classify.js';
 import { Draft, isActive } from './draft.js';
+import { outage } from './durations.js';
 import { dependenciesOf } from './grouping.js';
 import { openOrJoin, pagedAt, reclassify, resolve } from './lifecycle.js';
 import { heldByName, holdCovering } from './hold.js';
@@ -64,12 +65,22 @@ function observe(d: Draft, meta: ProbeMeta, finding: Finding, cfg: EngineConfig)
     else if (!incident && subject.failures >= meta.failureThreshold) openOrJoin(d, meta, finding, cfg);
     return;
   }
+  // The root's first pass: the symptoms' failures so far were seen while it was down and say nothing
+  // about now. Each must fail again after this to count as still failing when the root resolves.
+  if (isRoot && previous?.ok === false) forgetSymptomFailures(d, incident);
   // A recovering symptom only updates its counters; it leaves the incident when the root resolves.
   if (isRoot && subject.successes >= meta.successThreshold) {
     resolve(d, incident, cfg, {
-      detail: `Resolved after ${formatDuration(d.now - incident.openedAt)}: ${finding.key} passing`,
+      detail: `Resolved after ${formatDuration(outage(incident, d.now).currentMs)}: ${finding.key} passing`,
       message: finding.message,
     });
+  }
+}
+
+function forgetSymptomFailures(d: Draft, incident: Incident): void {
+  for (const key of incident.symptoms) {
+    const symptom = d.subject(key);
+    if (symptom?.ok === false && symptom.incidentId === incident.id) d.patchSubject(key, { failures: 0 });
   }
 }
 
@@ -118,7 +129,7 @@ function release(d: Draft, incident: Incident, cfg: EngineConfig): void {
     d.announce(incident.id, 'maintenance', { detail: `${ended.charAt(0).toUpperCase()}${ended.slice(1)} over; already acknowledged by ${incident.acknowledgedBy}` });
     return;
   }
-  d.patchIncident(incident.id, { maintenance: null, respondBy: respondByFor(incident.severity, d.now), lastReminderAt: null });
+  d.patchIncident(incident.id, { maintenance: null, respondBy: respondByFor(incident.severity, d.now), lastReminderAt: null, pagedSeverity: incident.severity });
   d.announce(incident.id, 'opened', {
     detail: `Still failing after ${ended} ended: ${clip(incident.message)}`,
     ...(incident.evidence.length === 0 ? {} : { evidence: incident.evidence[incident.evidence.length - 1]!.text }),

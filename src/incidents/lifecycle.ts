@@ -29,6 +29,9 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
   }
 
   const scope = { environment: meta.environment, service: finding.service ?? meta.service };
+  // Dependents that failed first and opened their own incidents: this cause takes them in.
+  const dependents = dependentIncidents(d, finding.key, meta.id, cfg);
+  const joined = dependents.map((i) => ({ id: i.id, summary: i.summary }));
   const hold = holdCovering(cfg, d.now, { ...scope, probe: meta.id });
   const previous = recentlyResolved(d, finding.key, cfg.reopenWindowMs);
   const evidence = finding.evidence === undefined ? [] : [{ at: d.now, source: finding.key, text: finding.evidence }];
@@ -48,6 +51,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
       message: finding.message,
       evidence: [...previous.evidence, ...evidence],
       maintenance: hold?.label ?? null,
+      pagedSeverity: hold ? null : severity,
     });
     d.patchSubject(finding.key, { incidentId: previous.id });
     const again = `${formatDuration(d.now - previous.resolvedAt!)} after it resolved: ${clip(finding.message)}`;
@@ -56,6 +60,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
       message: finding.message,
       findingKey: finding.key,
       probe: meta.id,
+      joined,
       ...withEvidence,
       ...(severity === previous.severity ? {} : { previousSeverity: previous.severity }),
     });
@@ -80,6 +85,7 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
       timeline: [],
       evidence,
       detectedAt: d.subject(finding.key)?.since ?? d.now,
+      pagedSeverity: hold ? null : severity,
       ...(hold ? { maintenance: hold.label } : {}),
     }));
     d.patchSubject(finding.key, { incidentId: opened.id });
@@ -87,10 +93,12 @@ export function openOrJoin(d: Draft, meta: ProbeMeta, finding: Finding, cfg: Eng
     incident = d.announce(opened.id, hold ? 'maintenance' : 'opened', {
       detail: hold ? `${capitalize(hold.preposition)} ${hold.name}, not paged until it ends: ${failing}` : failing,
       message: finding.message,
+      joined,
       ...withEvidence,
     });
   }
-  adoptWaiting(d, incident, cfg);
+  for (const dependent of dependents) takeIn(d, incident, dependent);
+  adoptWaiting(d, d.incident(incident.id)!, cfg);
   return d.incident(incident.id);
 }
 
@@ -107,6 +115,39 @@ function join(d: Draft, parent: Incident, key: string, what: { message?: string;
     ...(what.probe === undefined ? {} : { probe: what.probe }),
     findingKey: key,
   });
+}
+
+/** Active incidents of other roots that depend on this subject: they are its symptoms, not causes of their own. */
+function dependentIncidents(d: Draft, key: string, probeId: string, cfg: EngineConfig): Incident[] {
+  const found: Incident[] = [];
+  for (const other of d.incidents()) {
+    if (!isActive(other) || other.rootKey === key) continue;
+    if (isUpstream({ key, probe: probeId }, other.rootProbe, cfg.probes)) found.push(other);
+  }
+  return found.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * A root cause that failed after its symptom: the symptom's incident joins the root's (its members
+ * become symptoms there) and is resolved, quietly, with a note pointing to the root's incident. The
+ * root's opening already named it in #ops, so its resolution pages nobody and drafts no review.
+ */
+function takeIn(d: Draft, root: Incident, other: Incident): void {
+  const members = [other.rootKey, ...other.symptoms].filter((key) => d.subject(key)?.incidentId === other.id);
+  for (const key of members) d.patchSubject(key, { incidentId: root.id });
+  const current = d.incident(root.id)!;
+  const added = members.filter((k) => k !== current.rootKey && !current.symptoms.includes(k));
+  d.patchIncident(root.id, { symptoms: [...current.symptoms, ...added] });
+  d.announce(root.id, 'symptom', {
+    detail: `${other.rootKey} failing too (it had opened #${other.id}, ${other.summary}): ${clip(other.message)}`,
+    message: other.message,
+    probe: other.rootProbe,
+    findingKey: other.rootKey,
+  });
+  const pointer = `Joined #${root.id} (${root.summary}) as a symptom of its root cause: followed there`;
+  d.announce(other.id, 'note', { detail: pointer, by: 'vigil' });
+  d.patchIncident(other.id, { state: 'resolved', resolvedAt: d.now });
+  d.announce(other.id, 'resolved', { detail: pointer, joinedInto: root.id, held: true });
 }
 
 /** Failures confirmed while this incident's root was still confirming its own join it now. */
@@ -145,8 +186,22 @@ export function reclassify(
   if (severity === previous) return;
   const reason = why.reason ?? clip(why.message);
   if (severity < previous) {
+    // Paged at this level already since it (re)opened (a wrong password that turns into "refused"
+    // at every outage, and back): recorded and logged, not paged again, the running clock kept.
+    const paged = incident.pagedSeverity === undefined ? previous : incident.pagedSeverity;
+    const again = paged !== null && severity >= paged;
+    if (again) {
+      d.patchIncident(incident.id, { severity, message: why.message });
+      d.announce(incident.id, 'escalated', {
+        detail: `Escalated from ${previous} to ${severity} again, already paged at ${paged}: ${reason}`,
+        message: why.message,
+        previousSeverity: previous,
+        held: true,
+      });
+      return;
+    }
     const respondBy = incident.maintenance ? null : respondByFor(severity, d.now);
-    d.patchIncident(incident.id, { severity, respondBy, lastReminderAt: null, message: why.message });
+    d.patchIncident(incident.id, { severity, respondBy, lastReminderAt: null, message: why.message, ...(incident.maintenance ? {} : { pagedSeverity: severity }) });
     d.announce(incident.id, 'escalated', {
       detail: `Escalated from ${previous} to ${severity}: ${reason}`,
       message: why.message,
@@ -206,13 +261,18 @@ interface NewRoot {
 /**
  * The root recovered but members still fail: the most upstream of them (nothing else still failing
  * is upstream of it; then the worst severity, then the earliest to join) becomes the root. Those
- * that do not depend on it are another cause now and open (or join) their own incident.
+ * that do not depend on it are another cause now and open (or join) their own incident. Only a
+ * member seen failing since the root began to pass counts (failures > 0, see the engine's
+ * forgetSymptomFailures): a result from the outage itself is stale, and handing over on it would
+ * page for something that passes a moment later.
  */
 function handOver(d: Draft, incident: Incident, cfg: EngineConfig): Incident | undefined {
   const failing = incident.symptoms.flatMap((key) => {
     const subject = d.subject(key);
-    return subject && subject.incidentId === incident.id && subject.ok === false && cfg.probes.has(subject.probe) ? [subject] : [];
+    const stillFailing = subject !== undefined && subject.incidentId === incident.id && subject.ok === false && subject.failures > 0;
+    return stillFailing && cfg.probes.has(subject.probe) ? [subject] : [];
   });
+  const rootBackSince = d.subject(incident.rootKey)?.since ?? d.now;
   const tops = failing.filter((c) => !failing.some((o) => o !== c && isUpstream(o, c.probe, cfg.probes)));
   const next = [...tops].sort((a, b) => (a.severity ?? 'S4').localeCompare(b.severity ?? 'S4'))[0];
   if (!next) return undefined;
@@ -229,7 +289,9 @@ function handOver(d: Draft, incident: Incident, cfg: EngineConfig): Incident | u
     const otherMeta = cfg.probes.get(other.probe)!;
     d.patchSubject(other.key, { incidentId: null });
     d.patchIncident(incident.id, { symptoms: d.incident(incident.id)!.symptoms.filter((k) => k !== other.key) });
-    if (other.failures < otherMeta.failureThreshold) continue;
+    // Failing without a break since before the root came back, it was confirmed when it joined.
+    const confirmed = other.failures >= otherMeta.failureThreshold || other.since < rootBackSince;
+    if (!confirmed) continue;
     const finding: Finding = {
       key: other.key,
       ok: false,
@@ -265,6 +327,7 @@ export function reroot(d: Draft, incident: Incident, root: NewRoot, cfg: EngineC
     formerRoots,
     message: root.message,
     ...(open ? { respondBy: respondByFor(root.severity, d.now), lastReminderAt: null } : {}),
+    ...(incident.maintenance ? {} : { pagedSeverity: root.severity }),
   });
   if (oldRoot && !oldStays && oldRoot.incidentId === incident.id) d.patchSubject(incident.rootKey, { incidentId: null });
   d.patchSubject(root.key, { incidentId: incident.id });

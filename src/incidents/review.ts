@@ -1,5 +1,6 @@
 // The post-incident review (SPEC §8) as Markdown: Timeline, Root cause, Impact, Resolution, Action items — pure and deterministic.
 import type { Incident, Severity } from '../types.js';
+import { downtimeText, failingPeriods, outage, type FailingPeriod } from './durations.js';
 import { formatDuration } from './wording.js';
 
 const SEVERITY_NAMES: Record<Severity, string> = { S1: 'Critical', S2: 'Major', S3: 'Minor', S4: 'Low' };
@@ -46,15 +47,33 @@ function fenced(text: string): string {
 
 const code = (key: string): string => `\`${key.replace(/`/g, "'")}\``;
 
-/** When humans were first paged: the first opening on the timeline (after a maintenance hold, its release). */
-function firstPage(incident: Incident): number | null {
-  return incident.timeline.find((e) => e.event === 'opened' || e.event === 'reopened')?.at ?? null;
+/** "the opening" or "the reopening at <time>": which failing period a line is about. */
+function periodName(p: FailingPeriod, index: number): string {
+  return index === 0 ? 'the opening' : `the reopening at ${utc(p.start)}`;
 }
 
-function timelineSection(i: Incident, end: number): string[] {
+/** Per failing period: its acknowledgements (every one the timeline kept), or that it had none. */
+function acknowledgements(periods: FailingPeriod[]): string {
+  const one = (p: FailingPeriod) => (p.acks.length === 0 ? 'never' : p.acks.map((a) => `${utc(a.at)} by ${a.by ?? 'someone'}`).join(', '));
+  if (periods.length === 1) return one(periods[0]!);
+  return periods.map((p, n) => `${one(p)} (after ${periodName(p, n)})`).join('; ');
+}
+
+/** Per failing period, from its page to its first acknowledgement: each reopening restarts the response clock. */
+function timesToAcknowledge(periods: FailingPeriod[]): string {
+  const one = (p: FailingPeriod) => (p.acks.length === 0 ? 'not acknowledged' : formatDuration(p.acks[0]!.at - (p.pagedAt ?? p.start)));
+  if (periods.length === 1) return one(periods[0]!);
+  return periods.map((p, n) => `${one(p)} (after ${periodName(p, n)})`).join('; ');
+}
+
+function timelineSection(i: Incident, now: number): string[] {
   const detected = i.detectedAt ?? i.openedAt;
-  const paged = firstPage(i);
+  const periods = failingPeriods(i);
+  const paged = periods[0]!.pagedAt;
+  const lasted = outage(i, now);
   const escalations = i.timeline.filter((e) => e.event === 'escalated' || e.event === 'handed_over');
+  const reopenings = periods.slice(1).map((p) => utc(p.start));
+  const resolvedAfter = `after ${formatDuration(lasted.currentMs)}${periods.length > 1 ? ', counted from the last reopening' : ''}`;
   const lines = [
     '## Timeline',
     '',
@@ -62,11 +81,12 @@ function timelineSection(i: Incident, end: number): string[] {
     '',
     `- **Detected:** ${utc(detected)}`,
     `- **Opened:** ${utc(i.openedAt)}${paged !== null && paged !== i.openedAt ? ` (paged ${utc(paged)}, after a maintenance window)` : ''}`,
-    `- **Acknowledged:** ${i.acknowledgedAt === null ? 'never' : `${utc(i.acknowledgedAt)} by ${i.acknowledgedBy ?? 'someone'}`}`,
+    ...(reopenings.length === 0 ? [] : [`- **Reopened:** ${reopenings.join(', ')}`]),
+    `- **Acknowledged:** ${acknowledgements(periods)}`,
     `- **Escalations and hand-overs:** ${escalations.length === 0 ? 'none' : escalations.map((e) => `${utc(e.at)} ${e.detail}`).join('; ')}`,
-    `- **Resolved:** ${i.resolvedAt === null ? 'not yet — the incident is still open' : utc(i.resolvedAt)}`,
-    `- **Total downtime:** ${formatDuration(end - detected)}${i.resolvedAt === null ? ' so far' : ''}`,
-    `- **Time to acknowledge:** ${i.acknowledgedAt === null ? 'not acknowledged' : formatDuration(i.acknowledgedAt - (paged ?? i.openedAt))}`,
+    `- **Resolved:** ${i.resolvedAt === null ? 'not yet — the incident is still open' : `${utc(i.resolvedAt)} (${resolvedAfter})`}`,
+    `- **Total downtime:** ${downtimeText(lasted)}${i.resolvedAt === null ? ' so far' : ''}`,
+    `- **Time to acknowledge:** ${timesToAcknowledge(periods)}`,
     '',
     '| Time (UTC) | Event | By | Detail |',
     '|---|---|---|---|',
@@ -101,7 +121,7 @@ function rootCauseSection(i: Incident): string[] {
   return lines;
 }
 
-function impactSection(input: ReviewInput, end: number): string[] {
+function impactSection(input: ReviewInput): string[] {
   const i = input.incident;
   const keys = [...new Set([...(i.formerRoots ?? []), i.rootKey, ...i.symptoms])];
   const services = [...new Set([i.service, ...keys.flatMap((k) => input.serviceOf?.(k) ?? [])])];
@@ -110,7 +130,7 @@ function impactSection(input: ReviewInput, end: number): string[] {
     '',
     `- **Environment:** ${i.environment}`,
     `- **Services:** ${services.join(', ')}`,
-    `- **Duration:** ${formatDuration(end - (i.detectedAt ?? i.openedAt))}${i.resolvedAt === null ? ' so far' : ''}`,
+    `- **Duration:** ${downtimeText(outage(i, input.now))}${i.resolvedAt === null ? ' so far' : ''}`,
     `- **Users affected:** ${input.impactUsers === null ? 'unknown (no impact_query result)' : `${input.impactUsers} (from impact_query)`}`,
   ];
 }
@@ -131,10 +151,15 @@ function actionItems(i: Incident): string[] {
   const items = [`Confirm why ${code(first)} failed and fix the cause, not only the symptom.`];
   const dependents = [...new Set([...(i.formerRoots ?? []).slice(1), ...(first === i.rootKey ? [] : [i.rootKey]), ...i.symptoms])];
   for (const key of dependents) items.push(`Check whether ${code(key)} can degrade gracefully when ${code(first)} fails.`);
-  const paged = firstPage(i) ?? i.openedAt;
-  if (i.acknowledgedAt === null) items.push(`Find out why nobody acknowledged the page (respond within ${RESPOND_WITHIN[i.severity]}).`);
-  else if (i.respondBy !== null && i.acknowledgedAt > i.respondBy) {
-    items.push(`Acknowledged after ${formatDuration(i.acknowledgedAt - paged)}, later than ${RESPOND_WITHIN[i.severity]}: review the on-call rota and paging.`);
+  // The current period's clock is the incident's; earlier periods were acknowledged or not on their own.
+  const periods = failingPeriods(i);
+  const unacknowledged = periods.filter((p) => p.pagedAt !== null && p.acks.length === 0).length;
+  if (unacknowledged > 0) {
+    const which = periods.length === 1 ? 'the page' : `${unacknowledged} of ${periods.length} pages`;
+    items.push(`Find out why nobody acknowledged ${which} (respond within ${RESPOND_WITHIN[i.severity]}).`);
+  } else if (i.acknowledgedAt !== null && i.respondBy !== null && i.acknowledgedAt > i.respondBy) {
+    const current = periods[periods.length - 1]!;
+    items.push(`Acknowledged after ${formatDuration(i.acknowledgedAt - (current.pagedAt ?? current.start))}, later than ${RESPOND_WITHIN[i.severity]}: review the on-call rota and paging.`);
   }
   const reopened = i.timeline.filter((e) => e.event === 'reopened').length;
   if (reopened > 0) items.push(`It reopened ${reopened} time${reopened === 1 ? '' : 's'}: find out why the fix did not hold.`);
@@ -146,7 +171,6 @@ function actionItems(i: Incident): string[] {
 /** The review of `input.incident`; the same input always gives the same text. */
 export function renderReview(input: ReviewInput): string {
   const i = input.incident;
-  const end = i.resolvedAt ?? input.now;
   const title = `# Post-incident review: #${i.id} ${i.severity} ${i.summary} on ${i.environment}`;
   const header = [
     title.replace(/\s+/g, ' '),
@@ -154,6 +178,6 @@ export function renderReview(input: ReviewInput): string {
     `> Draft written by vigil${i.resolvedAt === null ? '' : ` when the incident resolved (${utc(i.resolvedAt)})`}.`,
     `> Severity ${i.severity} (${SEVERITY_NAMES[i.severity]}), ${i.environment}/${i.service}, state ${i.state}.`,
   ];
-  const sections = [header, timelineSection(i, end), rootCauseSection(i), impactSection(input, end), resolutionSection(i), actionItems(i)];
+  const sections = [header, timelineSection(i, input.now), rootCauseSection(i), impactSection(input), resolutionSection(i), actionItems(i)];
   return `${sections.map((s) => s.join('\n')).join('\n\n')}\n`;
 }

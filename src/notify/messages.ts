@@ -42,13 +42,22 @@ function escalation(event: IncidentEvent): string {
   return event.escalatedTo === undefined ? '' : ` Escalated in Better Stack to ${oneLine(event.escalatedTo)}.`;
 }
 
+/** " #9 (DB connections high) joined as a symptom.": the incidents a root cause took in, named in its opening. */
+function joinedText(event: IncidentEvent): string {
+  const joined = event.joined ?? [];
+  if (joined.length === 0) return '';
+  const names = joined.map((j) => `#${j.id} (${oneLine(j.summary)})`);
+  const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+  return ` ${list} joined as ${joined.length === 1 ? 'a symptom' : 'symptoms'}.`;
+}
+
 /** The exact #ops wording for an event that pages, or null for one that does not. */
 export function opsLine(event: IncidentEvent): string | null {
   switch (event.type) {
     case 'opened':
-      return `[INCIDENT] ${subject(event)} Investigating.`;
+      return `[INCIDENT] ${subject(event)} Investigating.${joinedText(event)}`;
     case 'reopened':
-      return `[INCIDENT] ${subject(event)} Reopened.`;
+      return `[INCIDENT] ${subject(event)} Reopened.${joinedText(event)}`;
     case 'escalated':
       return event.previousSeverity
         ? `[INCIDENT] ${subject(event)} Escalated from ${event.previousSeverity}.`
@@ -58,7 +67,9 @@ export function opsLine(event: IncidentEvent): string | null {
     case 'acknowledged':
       return `[ACK] ${subject(event)} Acknowledged by ${oneLine(event.by ?? '') || 'someone'}${via(event)}.`;
     case 'resolved':
-      return `[RESOLVED] ${subject(event)} Resolved after ${formatDuration(event.durationMs)}${event.via === undefined ? '' : ` by ${oneLine(event.by ?? '') || 'someone'}${via(event)}`}.`;
+      return event.joinedInto === undefined
+        ? `[RESOLVED] ${subject(event)} Resolved after ${formatDuration(event.durationMs)}${event.via === undefined ? '' : ` by ${oneLine(event.by ?? '') || 'someone'}${via(event)}`}.`
+        : `[RESOLVED] ${subject(event)} Joined #${event.joinedInto} as a symptom of its root cause.`;
     case 'handed_over':
       return `[INCIDENT] ${subject(event)} Handed over from ${oneLine(event.previousSummary ?? '') || 'its previous root'}.`;
     case 'review':

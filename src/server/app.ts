@@ -117,7 +117,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   metricsRoutes(app, deps);
   statusRoutes(app, deps, now);
   statusPageRoutes(app, deps, now);
-  incidentRoutes(app, deps);
+  incidentRoutes(app, deps, now);
   reviewRoutes(app, deps, now);
   silenceRoutes(app, { get config() { return deps.config; }, silences }, now);
   // In its own scope, so its form-body parser does not reach the JSON API.

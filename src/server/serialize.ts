@@ -2,6 +2,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../config/types.js';
 import { secretForms } from '../probes/mask-secrets.js';
+import { outage } from '../incidents/durations.js';
 import type { Evidence, Incident, IncidentEventType, IncidentState, Severity, TimelineEntry } from '../types.js';
 
 export interface TimelineJson {
@@ -38,6 +39,10 @@ export interface IncidentJson {
   detected_at: string | null;
   /** The maintenance window holding its pages, if any. */
   maintenance: string | null;
+  /** The current (or, once resolved, the last) failing period: what "Resolved after" says. */
+  duration_seconds: number;
+  /** Every failing period added up: the time between a resolution and a reopening is not counted. */
+  downtime_seconds: number;
   timeline: TimelineJson[];
   evidence: EvidenceJson[];
 }
@@ -62,7 +67,9 @@ export function evidenceJson(evidence: Evidence): EvidenceJson {
   return { at: rfc3339(evidence.at), source: evidence.source, text: evidence.text };
 }
 
-export function incidentJson(incident: Incident): IncidentJson {
+/** The incident as the API shows it; `now` only matters for the durations of one still open. */
+export function incidentJson(incident: Incident, now: number): IncidentJson {
+  const lasted = outage(incident, now);
   return {
     id: incident.id,
     state: incident.state,
@@ -81,6 +88,8 @@ export function incidentJson(incident: Incident): IncidentJson {
     respond_by: rfc3339OrNull(incident.respondBy),
     detected_at: rfc3339OrNull(incident.detectedAt ?? null),
     maintenance: incident.maintenance ?? null,
+    duration_seconds: lasted.currentMs / 1000,
+    downtime_seconds: lasted.totalMs / 1000,
     timeline: [...incident.timeline].sort((a, b) => a.at - b.at).map(timelineJson),
     evidence: incident.evidence.map(evidenceJson),
   };

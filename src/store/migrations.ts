@@ -141,6 +141,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE outbox ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
   `,
+  // 7: the worst severity the incident has paged at since it last (re)opened: a rise back to it is not paged again.
+  `
+  ALTER TABLE incidents ADD COLUMN paged_severity TEXT CHECK (paged_severity IN ('S1', 'S2', 'S3', 'S4'));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

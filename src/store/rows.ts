@@ -32,6 +32,7 @@ export interface IncidentRow {
   detected_at: number | null;
   maintenance: string | null;
   former_roots: string;
+  paged_severity: string | null;
 }
 
 export interface TimelineRow {
@@ -109,6 +110,7 @@ export function incidentParams(i: Incident): IncidentRow {
     detected_at: i.detectedAt ?? null,
     maintenance: i.maintenance ?? null,
     former_roots: JSON.stringify(i.formerRoots ?? []),
+    paged_severity: i.pagedSeverity ?? null,
   };
 }
 
@@ -138,6 +140,7 @@ export function incidentFromRow(r: IncidentRow, timeline: TimelineEntry[]): Inci
   if (r.maintenance !== null) incident.maintenance = r.maintenance;
   const formerRoots = JSON.parse(r.former_roots) as string[];
   if (formerRoots.length > 0) incident.formerRoots = formerRoots;
+  if (r.paged_severity !== null) incident.pagedSeverity = r.paged_severity as Severity;
   return incident;
 }
 

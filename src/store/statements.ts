@@ -8,12 +8,12 @@ export type Statements = ReturnType<typeof prepareStatements>;
 export function prepareStatements(db: Database.Database) {
   const incidentColumns = `id, state, severity, environment, service, summary, root_probe, root_key, symptoms,
     opened_at, acknowledged_at, acknowledged_by, resolved_at, respond_by, last_reminder_at, message, evidence,
-    detected_at, maintenance, former_roots`;
+    detected_at, maintenance, former_roots, paged_severity`;
   return {
     upsertIncident: db.prepare<[IncidentRow]>(
       `INSERT INTO incidents (${incidentColumns}) VALUES (@id, @state, @severity, @environment, @service, @summary,
          @root_probe, @root_key, @symptoms, @opened_at, @acknowledged_at, @acknowledged_by, @resolved_at,
-         @respond_by, @last_reminder_at, @message, @evidence, @detected_at, @maintenance, @former_roots)
+         @respond_by, @last_reminder_at, @message, @evidence, @detected_at, @maintenance, @former_roots, @paged_severity)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
          environment = excluded.environment, service = excluded.service, summary = excluded.summary,
          root_probe = excluded.root_probe, root_key = excluded.root_key, symptoms = excluded.symptoms,
@@ -21,7 +21,8 @@ export function prepareStatements(db: Database.Database) {
          acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
          respond_by = excluded.respond_by, last_reminder_at = excluded.last_reminder_at,
          message = excluded.message, evidence = excluded.evidence, detected_at = excluded.detected_at,
-         maintenance = excluded.maintenance, former_roots = excluded.former_roots`,
+         maintenance = excluded.maintenance, former_roots = excluded.former_roots,
+         paged_severity = excluded.paged_severity`,
     ),
     upsertSubject: db.prepare<[SubjectRow]>(
       `INSERT INTO subjects (key, probe, ok, failures, successes, severity, since, incident_id)

@@ -1,6 +1,8 @@
 // The engine's step(): thresholds, severities, escalation, flapping, resolution, and that it writes only real changes.
 import t from 'tap';
 import { initialState, step } from '../../src/incidents/engine.js';
+import type { StepResult } from '../../src/incidents/state.js';
+import { route } from '../../src/notify/route.js';
 import { config, fail, Harness, isEmpty, meta, MINUTE, pass, SECOND, T0, types } from './fixtures.js';
 
 const api = meta('api', { summary: 'Backend API down', failureThreshold: 3, successThreshold: 2 });
@@ -191,4 +193,26 @@ t.test('restart: the state loaded from the written changes resumes the same inci
   after.at(7 * MINUTE).run('api', pass('api'));
   const resolved = after.at(8 * MINUTE).run('api', pass('api'));
   t.match(resolved.events, [{ type: 'resolved', incidentId: 1, durationMs: 8 * MINUTE - 60 * SECOND }]);
+});
+
+t.test('a root flapping between two kinds of failure pages its escalation once, not after every outage', async (t) => {
+  const ready = meta('db-ready', { type: 'pg_ready', summary: 'Backend DB unreachable', service: 'db' });
+  const h = new Harness(config([ready]));
+  const wrongPassword = () => fail('db-ready', 'vigil cannot authenticate as "vigil"', { severity: 'S2' });
+  const refused = () => fail('db-ready', 'connection refused');
+  const paging = (r: StepResult) => r.events.filter((e) => route(e, { discord: { errors: true, warnings: true, ops: true } }).length > 0).map((e) => e.type);
+  t.same(paging(h.repeat(2, 'db-ready', wrongPassword())[1]!), ['opened']);
+  t.match(h.incident(1), { severity: 'S2', pagedSeverity: 'S2' });
+  t.same(paging(h.at(5 * MINUTE).run('db-ready', refused())), ['escalated'], 'the first outage pages: the database is down now');
+  t.same(paging(h.at(6 * MINUTE).run('db-ready', wrongPassword())), [], 'back to the wrong password: recorded only');
+  const second = h.at(10 * MINUTE).run('db-ready', refused());
+  t.same(types(second), ['escalated'], 'recorded');
+  t.same(paging(second), [], 'the next outage does not page "Escalated from S2" again');
+  t.match(second.events[0], { held: true, detail: 'Escalated from S2 to S1 again, already paged at S1: connection refused' });
+  t.match(h.incident(1), { severity: 'S1', pagedSeverity: 'S1' });
+
+  // Kept across a restart, so a restarted vigil does not page it either.
+  h.at(11 * MINUTE).run('db-ready', wrongPassword());
+  const restarted = new Harness(h.cfg, initialState(h.store.load()));
+  t.same(paging(restarted.at(12 * MINUTE).run('db-ready', refused())), []);
 });

@@ -1,7 +1,10 @@
 // Grouping: dependent failures join the open incident of what they depend on as symptoms and never open their own.
 import t from 'tap';
 import { dependenciesOf } from '../../src/incidents/grouping.js';
-import { config, fail, Harness, meta, MINUTE, pass, types } from './fixtures.js';
+import { eventLogLine, opsLine } from '../../src/notify/messages.js';
+import { route } from '../../src/notify/route.js';
+import type { IncidentEvent } from '../../src/types.js';
+import { config, fail, Harness, meta, MINUTE, pass, SECOND, types } from './fixtures.js';
 
 const db = meta('db-ready', { summary: 'Backend DB unreachable', service: 'db' });
 const api = meta('api', { summary: 'Backend API down', dependsOn: ['db-ready'] });
@@ -71,6 +74,7 @@ t.test('when the root recovers while a symptom still fails, the incident is hand
   h.repeat(2, 'web', fail('web'));
   h.repeat(2, 'web', pass('web'));
   h.at(20 * MINUTE).run('db-ready', pass('db-ready'));
+  h.at(20 * MINUTE + 30 * SECOND).run('api', fail('api')); // seen failing after the database came back
   const recovered = h.at(21 * MINUTE).run('db-ready', pass('db-ready'));
   t.same(types(recovered), ['handed_over'], 'announced, and no second incident');
   t.match(recovered.events[0], {
@@ -90,4 +94,36 @@ t.test('when the root recovers while a symptom still fails, the incident is hand
   const resolved = h.repeat(2, 'api', pass('api'))[1]!;
   t.same(types(resolved), ['resolved', 'review'], 'the new root resolves it');
   t.match(h.state.subjects.get('web'), { incidentId: null });
+});
+
+t.test('a root cause that fails after its symptom takes the symptom\'s incident in: one [INCIDENT], naming it', async (t) => {
+  const ready = meta('db-ready', { type: 'pg_ready', summary: 'Backend DB unreachable', service: 'db', intervalMs: 2_000 });
+  const connections = meta('connections', { type: 'pg_connections', summary: 'DB connections exhausted', service: 'db', severity: 'S2', dependsOn: ['db-ready'] });
+  const h = new Harness(config([ready, connections]));
+  h.at(0).run('connections', fail('connections', '100 of 100 connections in use'));
+  t.same(types(h.at(30 * SECOND).run('connections', fail('connections', '100 of 100 connections in use'))), ['opened']);
+  h.at(34 * SECOND).run('db-ready', fail('db-ready', 'too many clients (53300)'));
+  const root = h.at(36 * SECOND).run('db-ready', fail('db-ready', 'connection refused'));
+  t.same(types(root), ['opened', 'symptom', 'note', 'resolved']);
+  t.match(root.events[0], { incidentId: 2, severity: 'S1', findingKey: 'db-ready', joined: [{ id: 1, summary: 'DB connections exhausted' }] });
+  const routes = root.events.flatMap((e) => route(e, { discord: { errors: true, warnings: true, ops: true } }));
+  t.same(
+    routes.filter((r) => r.channel === 'ops').map((r) => opsLine(r.body as IncidentEvent)),
+    ['[INCIDENT] S1 - Backend DB unreachable on production. Investigating. #1 (DB connections exhausted) joined as a symptom.'],
+    'one page for the cause, naming the incident it took in',
+  );
+  t.same(routes.map((r) => r.channel), ['ops', 'errors'], 'the joined incident\'s resolution pages nobody');
+  t.match(h.incident(2), { state: 'open', rootKey: 'db-ready', symptoms: ['connections'] });
+  t.match(h.state.subjects.get('connections'), { incidentId: 2 });
+  const joined = h.incident(1);
+  t.match(joined, { state: 'resolved', resolvedAt: h.now });
+  t.same(
+    joined.timeline.slice(-2).map((e) => [e.event, e.by ?? null, e.detail]),
+    [
+      ['note', 'vigil', 'Joined #2 (Backend DB unreachable) as a symptom of its root cause: followed there'],
+      ['resolved', null, 'Joined #2 (Backend DB unreachable) as a symptom of its root cause: followed there'],
+    ],
+  );
+  t.notOk(joined.timeline.some((e) => e.event === 'review'), 'no review of its own: the root\'s review covers it');
+  t.match(eventLogLine(root.events[3]!), { level: 'info', msg: '[RESOLVED] S2 - DB connections exhausted on production. Joined #2 as a symptom of its root cause.' });
 });

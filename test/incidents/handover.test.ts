@@ -72,6 +72,7 @@ t.test('root recovers, a symptom still fails: handed over and announced, acknowl
   h.cmd({ type: 'ack', incidentId: 1, by: 'ana' });
   const respondBy = h.incident(1).respondBy;
   h.at(10 * MINUTE).run('db-ready', pass('db-ready'));
+  h.at(10 * MINUTE + 15 * SECOND).run('backend-health', fail('backend-health')); // still failing with the database back
   const r = h.at(10 * MINUTE + 30 * SECOND).run('db-ready', pass('db-ready'));
   t.same(types(r), ['handed_over']);
   t.match(r.events[0], { severity: 'S1', summary: 'Backend API down', previousSummary: 'Backend DB unreachable', findingKey: 'backend-health' });
@@ -85,6 +86,25 @@ t.test('root recovers, a symptom still fails: handed over and announced, acknowl
   t.match(back.events[0], { findingKey: 'db-ready', summary: 'Backend DB unreachable', previousSummary: 'Backend API down' });
   t.match(h.incident(1), { rootKey: 'db-ready', symptoms: ['backend-health'], formerRoots: ['db-ready', 'backend-health'] });
   t.equal(h.state.incidents.size, 1);
+});
+
+t.test('a symptom whose last failure is from the outage itself is stale: the incident resolves, no hand-over page', async (t) => {
+  const connections = meta('connections', { type: 'pg_connections', service: 'db', severity: 'S2', summary: 'DB connections near the limit', dependsOn: ['db-ready'] });
+  const h = new Harness(config([db, connections]));
+  h.repeat(2, 'db-ready', fail('db-ready'));
+  h.repeat(2, 'connections', fail('connections', 'could not connect'));
+  t.same(h.incident(1).symptoms, ['connections']);
+  // PostgreSQL is back: db-ready passes twice before pg_connections runs again.
+  h.at(5 * MINUTE).run('db-ready', pass('db-ready'));
+  const r = h.at(5 * MINUTE + 30 * SECOND).run('db-ready', pass('db-ready'));
+  t.same(types(r), ['resolved', 'review'], 'no hand-over on a result from before the recovery');
+  t.match(h.state.subjects.get('connections'), { ok: false, failures: 0, incidentId: null });
+  t.same(types(h.at(5 * MINUTE + 35 * SECOND).run('connections', pass('connections'))), [], 'its next run passes: nothing to say');
+
+  // Failing for real after the recovery is a new failure, confirmed like any other.
+  h.at(7 * MINUTE).run('connections', fail('connections', '97 of 100 connections in use'));
+  t.same(types(h.at(7 * MINUTE + 30 * SECOND).run('connections', fail('connections', '97 of 100 connections in use'))), ['opened']);
+  t.match(h.incident(2), { rootKey: 'connections', severity: 'S2' });
 });
 
 function dbStopsSimple(h: Harness): void {
@@ -103,6 +123,7 @@ t.test('hand-over picks the most upstream still-failing symptom; an unrelated on
   t.equal(h.incident(1).respondBy, h.incident(1).openedAt + 30 * MINUTE);
 
   h.at(40 * MINUTE).run('db-ready', pass('db-ready'));
+  for (const probe of ['web', 'long-queries', 'backend-health']) h.at(40 * MINUTE + 10 * SECOND).run(probe, fail(probe));
   const r = h.at(40 * MINUTE + 30 * SECOND).run('db-ready', pass('db-ready'));
   t.same(types(r), ['handed_over', 'opened']);
   t.match(r.events[0], { incidentId: 1, findingKey: 'backend-health', respondBy: h.now + 30 * MINUTE }, 'web depends on backend-health: not the root');

@@ -101,10 +101,10 @@ t.test('incidents list and get return SPEC §6 JSON from the store', async (t) =
   t.equal(res.statusCode, 200);
   const resolved = res.json();
   t.same(Object.keys(resolved).sort(), [
-    'acknowledged_at', 'acknowledged_by', 'detected_at', 'environment', 'evidence', 'id', 'maintenance', 'message', 'opened_at',
+    'acknowledged_at', 'acknowledged_by', 'detected_at', 'downtime_seconds', 'duration_seconds', 'environment', 'evidence', 'id', 'maintenance', 'message', 'opened_at',
     'resolved_at', 'respond_by', 'root_key', 'root_probe', 'service', 'severity', 'state', 'summary', 'symptoms', 'timeline',
   ]);
-  t.match(resolved, { id: 1, state: 'resolved', resolved_at: new Date(NOW - 60_000).toISOString(), acknowledged_at: null });
+  t.match(resolved, { id: 1, state: 'resolved', resolved_at: new Date(NOW - 60_000).toISOString(), acknowledged_at: null, duration_seconds: 240, downtime_seconds: 240 });
   t.same(resolved.timeline, [
     { at: new Date(NOW - 300_000).toISOString(), event: 'opened', detail: 'connection refused' },
     { at: new Date(NOW - 60_000).toISOString(), event: 'resolved', by: 'alice', detail: 'restarted the backend' },

@@ -70,7 +70,7 @@ t.test('an incident with timeline, evidence and symptoms survives close and reop
     }),
   );
   t.same(sent, messages.map((m, i) => ({ ...m, id: i + 1 })), 'messages come back with ids');
-  const acked = { ...first, state: 'acknowledged' as const, acknowledgedAt: T0 + 60_000, acknowledgedBy: 'ana', timeline: [opened, symptom, ack] };
+  const acked = { ...first, state: 'acknowledged' as const, acknowledgedAt: T0 + 60_000, acknowledgedBy: 'ana', pagedSeverity: 'S1' as const, timeline: [opened, symptom, ack] };
   store.apply(change({ incidents: [acked], timeline: [{ incidentId: 1, entry: ack }] }));
   store.close();
 

@@ -50,8 +50,8 @@ export function parse<T>(schema: z.ZodType<T>, input: unknown, where: string): T
   throw new ApiError(400, 'bad_request', message);
 }
 
-function answer(result: CommandResult, stored: () => Incident | null) {
-  if (result.ok) return incidentJson(result.incident);
+function answer(result: CommandResult, stored: () => Incident | null, now: number) {
+  if (result.ok) return incidentJson(result.incident, now);
   if (result.code === 'not_found') {
     // The engine holds only active and recently resolved incidents; one resolved longer ago is in the
     // store, and its state (not its absence) is what refuses the command (SPEC §6: 409, not 404).
@@ -62,25 +62,26 @@ function answer(result: CommandResult, stored: () => Incident | null) {
   throw new ApiError(409, result.code, result.message);
 }
 
-export function incidentRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'store' | 'dispatch'>): void {
+export function incidentRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'store' | 'dispatch'>, now: () => number): void {
   app.get('/api/incidents', async (request) => {
     const query = parse(listQuery, request.query, 'query');
     const incidents = deps.store.listIncidents({ state: query.state, limit: query.limit ?? DEFAULT_LIST_LIMIT });
-    return { incidents: incidents.map(incidentJson) };
+    const at = now();
+    return { incidents: incidents.map((i) => incidentJson(i, at)) };
   });
 
   app.get('/api/incidents/:id', async (request) => {
     const { id } = parse(idParams, request.params, 'params');
     const incident = deps.store.getIncident(id);
     if (!incident) throw new ApiError(404, 'not_found', `no incident ${id}`);
-    return incidentJson(incident);
+    return incidentJson(incident, now());
   });
 
   const onRequest = requireWriteToken(() => deps.config.server.apiToken);
   const write = (path: string, command: (id: number, body: unknown) => Command) => {
     app.post(path, { onRequest }, async (request) => {
       const { id } = parse(idParams, request.params, 'params');
-      return answer(deps.dispatch(command(id, request.body)), () => deps.store.getIncident(id));
+      return answer(deps.dispatch(command(id, request.body)), () => deps.store.getIncident(id), now());
     });
   };
 

@@ -166,7 +166,7 @@ export function buildStatus(config: Config, state: EngineState, now: number, las
     started_at: rfc3339(w.startedAt),
     ends_at: rfc3339(w.endsAt),
   }));
-  return { generated_at: rfc3339(now), environments, open_incidents: open.map(incidentJson), maintenance };
+  return { generated_at: rfc3339(now), environments, open_incidents: open.map((i) => incidentJson(i, now)), maintenance };
 }
 
 export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store' | 'lastChecked'>, now: () => number): void {

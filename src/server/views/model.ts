@@ -4,7 +4,7 @@ import { describeMatchers, isSilenceActive, type Silence } from '../../incidents
 import type { EngineState } from '../../incidents/state.js';
 import type { UptimeRow } from '../../store/store.js';
 import { worse, type Incident, type Severity } from '../../types.js';
-import { formatDuration } from '../../duration.js';
+import { outage, outageText } from '../../incidents/durations.js';
 import { buildStatus, type LastChecked, type ProbeStatusJson, type ServiceState, type UndeliveredJson } from '../routes/status.js';
 import { timeView, type TimeView } from './format.js';
 import { maintenanceNotices, type MaintenanceNotice } from './maintenance.js';
@@ -46,7 +46,7 @@ export interface IncidentView {
   acknowledged: (TimeView & { by: string | null }) | null;
   resolved: TimeView | null;
   respondBy: (TimeView & { overdue: boolean }) | null;
-  /** Open for so long, or lasted so long once resolved. */
+  /** Open for so long, or lasted so long once resolved (since the last reopening, with the total after a reopening). */
   duration: string;
   timeline: Array<{ at: TimeView; event: string; by: string | null; detail: string }>;
   evidence: Array<{ at: TimeView; source: string; text: string }>;
@@ -110,7 +110,6 @@ function probeView(p: ProbeStatusJson, now: number): ProbeView {
 }
 
 export function incidentView(incident: Incident, now: number): IncidentView {
-  const end = incident.resolvedAt ?? now;
   return {
     id: incident.id,
     href: `/status/incidents/${incident.id}`,
@@ -129,7 +128,7 @@ export function incidentView(incident: Incident, now: number): IncidentView {
       incident.respondBy === null
         ? null
         : { ...timeView(incident.respondBy, now), overdue: incident.state === 'open' && now > incident.respondBy },
-    duration: formatDuration(end - incident.openedAt),
+    duration: outageText(outage(incident, now)),
     timeline: [...incident.timeline]
       .sort((a, b) => a.at - b.at)
       .map((e) => ({ at: timeView(e.at, now), event: e.event, by: e.by ?? null, detail: e.detail })),
