@@ -35,7 +35,7 @@ const TICK_MS = 10_000;
 const UPTIME_FLUSH_MS = 60_000;
 const PRUNE_MS = 60 * 60_000;
 /**
- * SPEC §4: a stop is over within 15 s. `vigil run` keeps 3 s of that for the last Better Stack flush;
+ * A stop is over within 15 s. `vigil run` keeps 3 s of that for the last Better Stack flush;
  * the daemon's own steps share the rest: in-flight probes first, then the delivery in flight.
  */
 const STOP_PROBES_MS = 6_000;
@@ -385,7 +385,7 @@ export class Daemon {
       if (event.type === 'opened' || event.type === 'reopened') {
         this.metrics.incidentsOpened.inc({ environment: event.environment, severity: event.severity });
       }
-      // Every event is one structured log line (SPEC §5). When the console sink carries it, that
+      // Every event is one structured log line (docs/messages.md). When the console sink carries it, that
       // sink's line is the one (delivered through the outbox, so it survives a crash); else log here.
       if (!routes.some((r) => r.sink === CONSOLE_SINK)) {
         const line = eventLogLine(event);

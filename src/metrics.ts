@@ -1,4 +1,4 @@
-// Every Prometheus metric vigil exposes (SPEC §7), defined in one place.
+// Every Prometheus metric vigil exposes (docs/metrics.md), defined in one place.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {

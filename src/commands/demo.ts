@@ -16,7 +16,7 @@ import { DEMO_TIMELINE, describeTimeline, parseSpeed } from '../demo/timeline.js
 import { createRunLogger } from '../log.js';
 import { VERSION } from '../version.js';
 
-/** SPEC §4's stop budget, as `vigil run` keeps it. */
+/** The 15 s stop budget (docs/incidents.md), as `vigil run` keeps it. */
 const STOP_DEADLINE_MS = 15_000;
 const PREFERRED_PORT = 9477;
 const EXIT_USAGE = 64;

@@ -8,7 +8,7 @@ import { VERSION } from '../version.js';
 import { EXIT_CONFIG, loadOrReport } from './config.js';
 
 /**
- * SPEC §4: a stop finishes within 15 s; past this vigil exits anyway rather than hang a deploy. Under
+ * A stop finishes within 15 s; past this vigil exits anyway rather than hang a deploy. Under
  * 15 s because bin/vigil.js may wait a moment more for a handle the hung stop left open.
  */
 const STOP_DEADLINE_MS = 14_000;

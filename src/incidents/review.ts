@@ -1,4 +1,4 @@
-// The post-incident review (SPEC §8) as Markdown: Timeline, Root cause, Impact, Resolution, Action items — pure and deterministic.
+// The post-incident review (docs/incidents.md) as Markdown: Timeline, Root cause, Impact, Resolution, Action items — pure and deterministic.
 import type { Incident, Severity } from '../types.js';
 import { downtimeText, failingPeriods, outage, type FailingPeriod } from './durations.js';
 import { formatDuration } from './wording.js';

@@ -1,4 +1,4 @@
-// Builds the Discord webhook body for an incident event (SPEC §5): pure, within every Discord limit.
+// Builds the Discord webhook body for an incident event (docs/messages.md): pure, within every Discord limit.
 import { formatDuration } from '../duration.js';
 import type { IncidentEvent, Severity } from '../types.js';
 import { actionButtons, type ActionLinkOptions, type DiscordActionRow } from './discord-buttons.js';

@@ -1,4 +1,4 @@
-// The words vigil uses about an incident event (SPEC §5): the #ops line, the log fields and level.
+// The words vigil uses about an incident event (docs/messages.md): the #ops line, the log fields and level.
 import { formatDuration, formatMinutes } from '../duration.js';
 import type { IncidentEvent, IncidentEventType, Severity } from '../types.js';
 
@@ -83,7 +83,7 @@ export function opsLine(event: IncidentEvent): string | null {
   }
 }
 
-/** The structured fields every incident event's log line carries (SPEC §5). */
+/** The structured fields every incident event's log line carries (docs/messages.md). */
 export interface EventLogFields {
   incident_id: number;
   event: IncidentEventType;

@@ -1,4 +1,4 @@
-// Which sink and channel each incident event goes to (SPEC §5): a pure table, no I/O.
+// Which sink and channel each incident event goes to (docs/messages.md): a pure table, no I/O.
 import type { IncidentEvent, Severity } from '../types.js';
 import { logFields, opsLine, type EventLogFields } from './messages.js';
 
@@ -28,7 +28,7 @@ export interface OncallBody {
   event: IncidentEvent;
 }
 
-/** What the console sink prints: the #ops wording as the message, the SPEC §5 fields beside it. */
+/** What the console sink prints: the #ops wording as the message, the documented log fields (docs/messages.md) beside it. */
 export interface ConsoleBody {
   text: string;
   fields: EventLogFields;

@@ -1,4 +1,4 @@
-// What the HTTP API sends (SPEC §6): incidents with snake_case keys and RFC 3339 UTC times, and errors.
+// What the HTTP API sends (docs/http-api.md): incidents with snake_case keys and RFC 3339 UTC times, and errors.
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../config/types.js';
 import { secretForms } from '../probes/mask-secrets.js';

@@ -1,4 +1,4 @@
-// Which runbook triage steps fit an incident (SPEC §4 Evidence): a pure function of the incident and the config.
+// Which runbook triage steps fit an incident (docs/incidents.md, Evidence): a pure function of the incident and the config.
 import type { Config, ResolvedProbe } from '../config/types.js';
 import type { RedisTarget } from '../transport/redis.js';
 import type { Incident } from '../types.js';

@@ -22,7 +22,7 @@ export function startsTriage(event: Pick<IncidentEvent, 'type' | 'held'>): boole
 
 /**
  * Whether this delivery of an opening waits for the triage summary: the #errors/#warnings embed and
- * the console line carry it; the #ops line's wording is fixed (SPEC §5) and goes out at once.
+ * the console line carry it; the #ops line's wording is fixed (docs/messages.md) and goes out at once.
  */
 export function waitsForTriage(route: Pick<Route, 'sink' | 'channel'>): boolean {
   return route.sink === CONSOLE_SINK || (route.sink === DISCORD_SINK && route.channel !== 'ops');

@@ -1,4 +1,4 @@
-// End to end: the real `vigil run` pages the strict fake Discord per SPEC §5, ships logs and heartbeats
+// End to end: the real `vigil run` pages the strict fake Discord as docs/messages.md says, ships logs and heartbeats
 // to a fake Better Stack, and delivers what was pending at a SIGKILL after the restart.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

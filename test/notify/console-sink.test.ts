@@ -23,7 +23,7 @@ function message(e: IncidentEvent, id = 1): OutboundMessage {
   return { id, sink: r.sink, channel: r.channel, createdAt: e.at, incidentId: e.incidentId, event: e.type, body: r.body };
 }
 
-t.test('one structured line per message: exact #ops wording as msg, SPEC §5 fields, level by severity', async (t) => {
+t.test('one structured line per message: exact #ops wording as msg, documented log fields (docs/messages.md), level by severity', async (t) => {
   const { log, lines } = memoryLogger();
   const sink = consoleSink(log);
   t.equal(sink.name, 'console');

@@ -1,4 +1,4 @@
-// The pure Discord payload builder: SPEC §5 wording and colours, every limit, hostile probe output.
+// The pure Discord payload builder: docs/messages.md wording and colours, every limit, hostile probe output.
 import t from 'tap';
 import { DISCORD_COLOURS, DISCORD_LIMITS, buildDiscordPayload, codeBlock, escapeMarkdown, truncate } from '../../src/notify/discord-payload.js';
 import type { IncidentEvent, IncidentEventType, Severity } from '../../src/types.js';
@@ -33,7 +33,7 @@ function embedText(p: ReturnType<typeof buildDiscordPayload>): number {
   return e.title.length + (e.description?.length ?? 0) + e.footer.text.length + e.fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
 }
 
-t.test('#ops content is the exact SPEC §5 line for every paging event', async (t) => {
+t.test('#ops content is the exact documented line (docs/messages.md) for every paging event', async (t) => {
   const base = { username: 'vigil', allowed_mentions: { parse: [] } };
   t.strictSame(buildDiscordPayload(event('opened'), 'ops', OPTS), { ...base, content: '[INCIDENT] S1 - Backend DB unreachable on production. Investigating.' });
   t.strictSame(buildDiscordPayload(event('escalated', 'S2', { previousSeverity: 'S3' }), 'ops', OPTS), {

@@ -52,7 +52,7 @@ t.test('formatDuration prints at most two units, compactly', async (t) => {
   for (const [ms, text] of cases) t.equal(formatDuration(ms), text, `${ms} ms`);
 });
 
-t.test('opsLine uses the exact #ops wording of SPEC §5', async (t) => {
+t.test('opsLine uses the exact #ops wording of docs/messages.md', async (t) => {
   t.equal(opsLine(event()), '[INCIDENT] S1 - Backend DB unreachable on production. Investigating.');
   t.equal(
     opsLine(event({ type: 'reopened', summary: 'Backend API down' })),
@@ -115,7 +115,7 @@ t.test('untrusted text cannot break the one-line message', async (t) => {
   );
 });
 
-t.test('logFields carries exactly the SPEC §5 fields', async (t) => {
+t.test('logFields carries exactly the documented log fields (docs/messages.md)', async (t) => {
   t.strictSame(logFields(event({ summary: 'Backend DB\nunreachable' })), {
     incident_id: 42,
     event: 'opened',

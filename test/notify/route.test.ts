@@ -41,7 +41,7 @@ t.test('without Discord every paging event goes to the console sink, whatever it
   }
 });
 
-t.test('with Discord: the routing table of SPEC §5', async (t) => {
+t.test('with Discord: the routing table of docs/messages.md', async (t) => {
   const expected: Record<Severity, Record<string, string[]>> = {
     S1: {
       opened: ['discord:ops', 'discord:errors'],

@@ -64,7 +64,7 @@ t.test('a probe whose secondary finding fails is failing even when its main one 
   t.same(compute.probes[0], { id: 'compute-health', type: 'http', ok: false, since: new Date(NOW - 5000).toISOString(), last_checked: null });
 });
 
-t.test('incidents list and get return SPEC §6 JSON from the store', async (t) => {
+t.test('incidents list and get return the documented JSON (docs/http-api.md) from the store', async (t) => {
   const h = harness();
   t.teardown(h.close);
   h.seed(

@@ -54,7 +54,7 @@ function answer(result: CommandResult, stored: () => Incident | null, now: numbe
   if (result.ok) return incidentJson(result.incident, now);
   if (result.code === 'not_found') {
     // The engine holds only active and recently resolved incidents; one resolved longer ago is in the
-    // store, and its state (not its absence) is what refuses the command (SPEC §6: 409, not 404).
+    // store, and its state (not its absence) is what refuses the command (docs/http-api.md: 409, not 404).
     const incident = stored();
     if (incident) throw new ApiError(409, 'conflict', `incident ${incident.id} is already ${incident.state}`);
     throw new ApiError(404, result.code, result.message);
