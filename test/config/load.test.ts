@@ -22,6 +22,13 @@ const SARTIQ_ENV: NodeJS.ProcessEnv = {
   DISCORD_WEBHOOK_OPS: 'https://discord.com/api/webhooks/3/ops-9999',
   BETTERSTACK_SOURCE_TOKEN: 'bs-token-aaaa',
   BETTERSTACK_HEARTBEAT_URL: 'https://uptime.betterstack.com/api/v1/heartbeat/bbbb',
+  PROD_BACKEND_REDIS_URL: 'redis://:r-1@127.0.0.1:6379/0',
+  PROD_COMPUTE_REDIS_URL: 'redis://:r-2@127.0.0.1:6379/0',
+  STAGING_BACKEND_REDIS_URL: 'redis://:r-3@127.0.0.1:6379/0',
+  STAGING_COMPUTE_REDIS_URL: 'redis://:r-4@127.0.0.1:6379/0',
+  R2_ENDPOINT: 'https://account.r2.cloudflarestorage.com',
+  R2_ACCESS_KEY_ID: 'r2-key-id',
+  R2_SECRET_ACCESS_KEY: 'r2-secret-cccc',
 };
 
 function refusal(fn: () => unknown): ConfigError {
@@ -123,6 +130,32 @@ t.test('probes/sartiq.yaml loads the real fleet with its secrets', async (t) => 
   t.match(byId.get('prod-backend-db-connections'), { severity: 'S3', spec: { warn: 0.8 } });
   t.same(byId.get('prod-backend-db-long-queries')?.escalate, [{ count: 5, severity: 'S2' }]);
   t.match(byId.get('prod-task-queue'), { type: 'pg_query', spec: { warn: 1000 } });
+  // What a health endpoint does not show: the queue, disks and memory, database integrity, backups, p99, error rate.
+  for (const vm of ['backend', 'compute']) {
+    t.match(byId.get(`prod-${vm}-redis`), { type: 'redis', environment: 'production', implicitDeps: [`host:prod-${vm}`], spec: { queues: [{ key: 'celery', pending_above: 1000, summary: 'Generation pipeline stuck' }] } });
+    t.match(byId.get(`prod-${vm}-db-health`), { type: 'pg_health', severity: 'S1' });
+    t.match(byId.get(`prod-${vm}-errors`), { spec: { error_rate: { above: 0.05, window: 300_000 } } });
+    t.match(byId.get(`prod-${vm}-health`), { spec: { expect: { p99_latency: { above: 10_000, window: 300_000 } } } });
+  }
+  t.same(
+    config.probes.filter((p) => p.type === 'host').map((p) => p.spec.type === 'host' && p.spec.host).sort(),
+    ['prod-backend', 'prod-compute', 'staging-backend', 'staging-compute'],
+    'disks and memory of the four VMs',
+  );
+  const backups = config.probes.filter((p) => p.spec.type === 'backup');
+  t.same(
+    backups.map((p) => (p.spec.type === 'backup' ? `${p.environment} ${p.spec.bucket}/${p.spec.prefix} ${p.spec.schedule}` : '')).sort(),
+    [
+      'dev sartiq-snapshots/snapshots/backend/dev/ 0 0 * * *',
+      'dev sartiq-snapshots/snapshots/compute-server/dev/ 0 0 * * *',
+      'production sartiq-snapshots/snapshots/backend/production/ 0 0,6,9,12,15,18,21 * * *',
+      'production sartiq-snapshots/snapshots/compute-server/production/ 0 0,6,9,12,15,18,21 * * *',
+      'staging sartiq-snapshots/snapshots/backend/staging/ 0 0 * * *',
+      'staging sartiq-snapshots/snapshots/compute-server/staging/ 0 0 * * *',
+    ],
+    'backend and compute backups in every environment, on their real schedules',
+  );
+  t.equal(backups[0]?.severity, 'S1');
   t.equal(byId.get('staging-backend-db-ready')?.environment, 'staging', 'inherited from the database');
   for (const env of ['production', 'staging']) {
     for (const service of ['backend', 'compute', 'webapp']) {
