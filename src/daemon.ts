@@ -28,7 +28,8 @@ import type { NewMessage } from './store/store.js';
 import { WriteBehindStore } from './store/write-behind.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
-import type { IncidentEvent, ProbeMemory, ProbeRun, Severity, Sink } from './types.js';
+import type { IncidentEvent, ProbeRun, Severity, Sink } from './types.js';
+import type { ProbeMemory } from './probes/contract.js';
 
 export const REOPEN_WINDOW_MS = 10 * 60_000;
 const TICK_MS = 10_000;

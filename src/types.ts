@@ -1,6 +1,5 @@
 // The shapes that cross module boundaries: probe → findings → engine → events → outbox → sinks.
 import type { Logger } from 'pino';
-import type { Transports } from './transport/index.js';
 
 export const SEVERITIES = ['S1', 'S2', 'S3', 'S4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -36,25 +35,6 @@ export interface Finding {
 
 export type ProbeOutcome = 'success' | 'failure' | 'error' | 'timeout';
 
-export interface ProbeContext {
-  signal: AbortSignal;
-  log: Logger;
-  now: () => number;
-  /** Shared SSH connections and PostgreSQL pools; probes borrow, never close them. */
-  transports: Transports;
-  /**
-   * What this probe keeps between its own runs (recent latencies, the previous run's counters), in
-   * memory and per probe id; absent for a one-off run (`vigil check`, triage), which then judges
-   * only what a single run can.
-   */
-  memory?: ProbeMemory;
-  /** The last heartbeat of each push probe, as the server stored it; absent where there is no store. */
-  pushes?: PushBook;
-}
-
-/** A probe's own notes between runs, keyed by what the probe type chooses. */
-export type ProbeMemory = Map<string, unknown>;
-
 /** One heartbeat received on POST /api/push/{id}. */
 export interface PushPing {
   at: number;
@@ -68,13 +48,6 @@ export interface PushState {
   watchingSince: number;
   last: PushPing | null;
 }
-
-export interface PushBook {
-  pushState(probe: string): PushState | null;
-}
-
-/** A probe function never throws: every failure is a finding with ok: false. */
-export type ProbeFn<C> = (cfg: C, ctx: ProbeContext) => Promise<Finding[]>;
 
 export interface ProbeRun {
   probe: string;

@@ -7,7 +7,8 @@ import { createLogger, type Logger } from '../log.js';
 import { isRunnable, runProbe } from '../probes/index.js';
 import { createTransports, type Transports } from '../transport/index.js';
 import { openStore } from '../store/sqlite.js';
-import type { ProbeRun, PushBook } from '../types.js';
+import type { ProbeRun } from '../types.js';
+import type { PushBook } from '../probes/contract.js';
 import { type CheckReport, type CheckResult, exitCodeFor, formatReport, reportJson, worstOf } from './check-report.js';
 import { EXIT_CONFIG, loadOrReport } from './config.js';
 

@@ -4,7 +4,8 @@ import type { ResolvedProbe } from '../config/types.js';
 import { latestCronStart, MAX_CRON_WINDOW_MS } from '../incidents/maintenance.js';
 import type { Metrics } from '../metrics.js';
 import { listObjects, S3Error, s3Where, type S3Object } from '../transport/s3.js';
-import type { Finding, ProbeFn } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { formatAge, formatLimit } from './pg-common.js';
 import { formatBytes } from './redis.js';
 

@@ -1,6 +1,6 @@
 // What the compose probes share: the quoted `cd <dir> && <docker> compose` prefix and the reading of a failed command.
 import type { ExecResult } from '../transport/ssh.js';
-import type { ProbeContext } from '../types.js';
+import type { ProbeContext } from './contract.js';
 import { maskSecrets } from './mask-secrets.js';
 import { quoteCommandWords, shellQuote } from './shell-quote.js';
 

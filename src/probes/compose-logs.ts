@@ -2,7 +2,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { ResolvedProbe } from '../config/types.js';
 import { SshError } from '../transport/ssh.js';
-import type { Finding, ProbeFn } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { commandFailure, composeCommand } from './compose-command.js';
 import { maskSecrets } from './mask-secrets.js';
 import { shellQuote } from './shell-quote.js';

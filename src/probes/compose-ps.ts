@@ -2,7 +2,8 @@
 import type { ResolvedProbe } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import { SshError } from '../transport/ssh.js';
-import type { Finding, ProbeContext, ProbeFn } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeContext, ProbeFn } from './contract.js';
 import { type CommandFailure, commandFailure, composeCommand, excerpt } from './compose-command.js';
 import { maskSecrets } from './mask-secrets.js';
 

@@ -2,7 +2,8 @@
 import type { HostProbeConfig } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
 import { SshError } from '../transport/ssh.js';
-import type { Finding, ProbeFn, Severity } from '../types.js';
+import type { Finding, Severity } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { commandFailure, excerpt } from './compose-command.js';
 import { maskSecrets } from './mask-secrets.js';
 import { oneMilder } from './pg-common.js';

@@ -5,7 +5,8 @@ import type { Readable } from 'node:stream';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { HttpProbeConfig } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
-import type { Finding, ProbeContext, ProbeFn } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeContext, ProbeFn } from './contract.js';
 import {
   BODY_LIMIT_BYTES,
   type Phase,

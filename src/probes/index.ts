@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { ResolvedProbe } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import type { Transports } from '../transport/index.js';
-import type { Finding, ProbeContext, ProbeFn, ProbeOutcome, ProbeRun } from '../types.js';
+import type { Finding, ProbeOutcome, ProbeRun } from '../types.js';
+import type { ProbeContext, ProbeFn, ProbeType } from './contract.js';
 import { httpProbe } from './http.js';
 import { pgProbeTypes } from './pg-types.js';
 import { composeLogsProbe } from './compose-logs.js';
@@ -11,15 +12,6 @@ import { composePsProbe, observeComposePs } from './compose-ps.js';
 import { moreProbeTypes } from './more-types.js';
 import { backupProbe, observeBackup } from './backup.js';
 import { observeRedis, redisProbe } from './redis.js';
-
-/**
- * What a probe type brings: its function, and optionally how its findings' `values` become the
- * type's own metrics (vigil_pg_*, vigil_container_up), so probes stay free of the metrics registry.
- */
-export interface ProbeType {
-  run: ProbeFn<ResolvedProbe>;
-  observe?: (probe: ResolvedProbe, findings: Finding[], metrics: Metrics) => void;
-}
 
 // Each probe function receives the resolved probe with its own `spec` type.
 const probeTypes: Partial<Record<ResolvedProbe['type'], ProbeType>> = {

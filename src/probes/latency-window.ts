@@ -1,5 +1,6 @@
 // The `http` probe's p99 over its own recent runs: a bounded window of latencies kept between runs.
-import type { Finding, ProbeMemory } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeMemory } from './contract.js';
 import { formatLatency, seconds } from './http-report.js';
 import { formatLimit } from './pg-common.js';
 

@@ -1,8 +1,8 @@
 // The push, host and pg_health probe types as the probe registry (index.ts) takes them.
 import type { ResolvedProbe } from '../config/types.js';
-import type { ProbeFn } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { hostProbe } from './host.js';
-import type { ProbeType } from './index.js';
+import type { ProbeType } from './contract.js';
 import { pgHealthProbe } from './pg-health.js';
 import { pushProbe } from './push.js';
 

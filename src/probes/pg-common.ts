@@ -3,7 +3,8 @@ import type { ResolvedProbe } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import { PgError, scrub, type PgCall } from '../transport/pg.js';
 import { SshError } from '../transport/ssh.js';
-import type { Finding, ProbeContext } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeContext } from './contract.js';
 
 /** A resolved probe whose spec names a database. */
 export type DbProbe = ResolvedProbe & { spec: { database: string } };

@@ -1,7 +1,8 @@
 // The `pg_connections` probe: client backends against the slots ordinary clients may use, by state and by who holds them.
 import type { ResolvedProbe } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
-import type { Finding, ProbeFn } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { oneWorse, runDbProbe, setGauges, type DbProbe } from './pg-common.js';
 
 export type PgConnectionsProbe = ResolvedProbe & { spec: { type: 'pg_connections'; database: string; warn: number; critical: number } };

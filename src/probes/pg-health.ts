@@ -1,7 +1,8 @@
 // The `pg_health` probe: transaction-ID wraparound, checksum failures, and deadlocks/conflicts rising between runs; pg_monitor reads suffice.
 import type { PgHealthProbeConfig } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
-import type { Finding, ProbeFn, Severity } from '../types.js';
+import type { Finding, Severity } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { oneMilder, runDbProbe, type DbProbe, type DbRun } from './pg-common.js';
 
 export type PgHealthProbe = ResolvedProbe & { spec: PgHealthProbeConfig };

@@ -2,7 +2,8 @@
 import type { ResolvedProbe } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import { APPLICATION_NAME } from '../transport/pg.js';
-import type { Finding, ProbeFn } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { formatAge, formatLimit, runDbProbe, setGauges, type DbProbe } from './pg-common.js';
 import { redactSql } from './sql-redact.js';
 

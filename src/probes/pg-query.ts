@@ -1,6 +1,7 @@
 // The `pg_query` probe: one number from the operator's SQL (a queue depth, a lag) against warn/critical thresholds.
 import type { ResolvedProbe } from '../config/types.js';
-import type { Finding, ProbeFn } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { oneWorse, runDbProbe, type DbProbe } from './pg-common.js';
 
 export type PgQueryProbe = ResolvedProbe & {

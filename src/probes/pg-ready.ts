@@ -1,6 +1,6 @@
 // The `pg_ready` probe: a fresh connection and `SELECT 1`, saying which of refused, timeout, auth, full or starting up it met.
 import type { ResolvedProbe } from '../config/types.js';
-import type { ProbeFn } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { runDbProbe, type DbProbe } from './pg-common.js';
 
 export type PgReadyProbe = ResolvedProbe & { spec: { type: 'pg_ready'; database: string } };

@@ -1,7 +1,7 @@
 // The four PostgreSQL probe types as the probe registry (index.ts) takes them: run and metric observer.
 import type { ResolvedProbe } from '../config/types.js';
-import type { ProbeFn } from '../types.js';
-import type { ProbeType } from './index.js';
+import type { ProbeFn } from './contract.js';
+import type { ProbeType } from './contract.js';
 import { observePgConnections, pgConnectionsProbe } from './pg-connections.js';
 import { observePgLongQueries, pgLongQueriesProbe } from './pg-long-queries.js';
 import { pgQueryProbe } from './pg-query.js';

@@ -2,7 +2,8 @@
 import type { PushProbeConfig } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
 import { latestCronStart } from '../incidents/maintenance.js';
-import type { Finding, ProbeFn, PushState } from '../types.js';
+import type { Finding, PushState } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { formatAge, formatLimit } from './pg-common.js';
 
 export type PushProbe = ResolvedProbe & { spec: PushProbeConfig };

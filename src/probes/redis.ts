@@ -5,7 +5,8 @@ import type { Metrics } from '../metrics.js';
 import { SshError } from '../transport/ssh.js';
 import { ErrorReply } from 'redis';
 import { parseInfo, RedisError, redisTarget, scrubRedis, withRedis, type RedisSession, type RedisTarget } from '../transport/redis.js';
-import type { Finding, ProbeFn, Severity } from '../types.js';
+import type { Finding, Severity } from '../types.js';
+import type { ProbeFn } from './contract.js';
 import { formatAge } from './pg-common.js';
 import { judgeQueue, QueueHistory } from './redis-queues.js';
 

@@ -16,29 +16,12 @@ import { reviewRoutes } from './routes/review.js';
 import { silenceRoutes } from './routes/silences.js';
 import { statusRoutes } from './routes/status.js';
 import { statusPageRoutes } from './routes/status-page.js';
+import { BODY_LIMIT_BYTES, type AppDeps } from './deps.js';
 import { ApiError, scrubSecrets, secretsOf, sendError } from './serialize.js';
 
-export interface AppDeps {
-  config: Config;
-  store: Store;
-  metrics: Metrics;
-  log: Logger;
-  /** Current subjects and open incidents. */
-  engineState: () => EngineState;
-  /** Applies an ack/resolve/note through the engine and the store. */
-  dispatch: (cmd: Command) => CommandResult;
-  health: () => { scheduler: boolean; store: boolean; ready: boolean };
-  /** When each probe last finished a run, for /status; absent in tests that do not run probes. */
-  lastChecked?: (probe: string) => number | null;
-  now?: () => number;
-  /** The silences the API adds and expires; the daemon passes its own so the engine hears of changes. */
-  silences?: SilenceBook;
-  /** A push probe got a heartbeat (already stored): judge it now rather than at its next run. */
-  pushed?: (probe: string) => void;
-}
+export type { AppDeps } from './deps.js';
 
-/** Requests carry names and short notes; anything bigger is a mistake or an attack. */
-export const BODY_LIMIT_BYTES = 64 * 1024;
+export { BODY_LIMIT_BYTES } from './deps.js';
 
 const CLIENT_ERROR_CODES: Record<number, string> = {
   400: 'bad_request',

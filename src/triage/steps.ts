@@ -15,7 +15,8 @@ import { shellQuote } from '../probes/shell-quote.js';
 import { parseInfo, redisTarget, scrubRedis, withRedis } from '../transport/redis.js';
 import type { Transports } from '../transport/index.js';
 import { scrub } from '../transport/pg.js';
-import type { Finding, ProbeContext } from '../types.js';
+import type { Finding } from '../types.js';
+import type { ProbeContext } from '../probes/contract.js';
 import { LOG_TAIL_LINES, type TriageStep } from './plan.js';
 
 /** What one step found: the evidence text and the one line the first message carries. */

@@ -2,7 +2,8 @@
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { composeLogsProbe, type ComposeLogsProbe, logTime } from '../../src/probes/compose-logs.js';
-import type { Finding, ProbeContext } from '../../src/types.js';
+import type { Finding } from '../../src/types.js';
+import type { ProbeContext } from '../../src/probes/contract.js';
 import { type FakeSshHost, composeTestProbe, hostFor, startSshServer, transportsFor } from '../helpers/ssh-server.js';
 
 const log = pino({ enabled: false });

@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { probeSchema } from '../../src/config/schema.js';
 import { HOST_COMMAND, hostProbe, type HostProbe, isPseudoMount, parseHostOutput } from '../../src/probes/host.js';
-import type { Finding, ProbeContext } from '../../src/types.js';
+import type { Finding } from '../../src/types.js';
+import type { ProbeContext } from '../../src/probes/contract.js';
 import { type FakeSshHost, FIXTURES, hostFor, startSshServer, transportsFor } from '../helpers/ssh-server.js';
 
 const log = pino({ enabled: false });

@@ -2,7 +2,8 @@
 import { pino } from 'pino';
 import t from 'tap';
 import { runProbe } from '../../src/probes/index.js';
-import type { Finding, ProbeMemory } from '../../src/types.js';
+import type { Finding } from '../../src/types.js';
+import type { ProbeMemory } from '../../src/probes/contract.js';
 import { pgFleet, startPostgres } from '../helpers/pg.js';
 import { waitFor } from '../helpers/vigil-process.js';
 

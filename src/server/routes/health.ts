@@ -1,6 +1,6 @@
 // GET /healthz (the scheduler and the store work) and GET /readyz (the first round of probes is done).
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 
 type Health = ReturnType<AppDeps['health']>;
 

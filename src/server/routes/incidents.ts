@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Command, CommandResult } from '../../incidents/state.js';
 import type { Incident } from '../../types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { requireWriteToken } from '../auth.js';
 import { ApiError, incidentJson } from '../serialize.js';
 

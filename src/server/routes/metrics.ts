@@ -1,7 +1,7 @@
 // GET /metrics: the Prometheus registry, with the gauges that mirror state refreshed at scrape time.
 import type { FastifyInstance } from 'fastify';
 import { SEVERITIES } from '../../types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 
 /**
  * Sets vigil_outbox_pending and vigil_incidents_open from the store and the engine. The open-incident

@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { maskSecrets } from '../../probes/mask-secrets.js';
 import type { PushPing } from '../../types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { sendError } from '../serialize.js';
 
 /** A job's `msg` ends up in Discord and the status page: one line, this long at most. */

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/types.js';
 import { impactUsersOf, renderReview } from '../../incidents/review.js';
 import type { Incident } from '../../types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError } from '../serialize.js';
 
 /** The review as the API and `vigil review` print it: rendered on demand from the stored incident. */

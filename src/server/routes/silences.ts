@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../config/schema.js';
 import type { Silence } from '../../incidents/silences.js';
 import type { SilenceBook } from '../../silence-book.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { requireWriteToken } from '../auth.js';
 import { ApiError, rfc3339 } from '../serialize.js';
 import { by, parse } from './incidents.js';

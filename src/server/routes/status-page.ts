@@ -1,7 +1,7 @@
 // GET /status and /status/incidents/:id: server-rendered HTML for humans, under a strict Content-Security-Policy.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { secretsOf, scrubSecrets } from '../serialize.js';
 import { incidentView, REFRESH_SECONDS, statusPageModel } from '../views/model.js';
 import { escapeHtml, renderPage, type PageChrome, type PageName } from '../views/render.js';

@@ -4,7 +4,7 @@ import type { Config, ResolvedProbe } from '../../config/types.js';
 import { activeWindows } from '../../incidents/maintenance.js';
 import type { EngineState } from '../../incidents/state.js';
 import { worse, type Severity, type SubjectState } from '../../types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { incidentJson, rfc3339, type IncidentJson } from '../serialize.js';
 
 export type ServiceState = 'ok' | 'failing' | 'unknown';

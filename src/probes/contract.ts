@@ -1,0 +1,43 @@
+// The contract every probe type keeps: what a run gets (ProbeContext), what it is (ProbeFn, never
+// throwing), and what a type registers (ProbeType). Apart from src/types.ts so that the transports,
+// which produce findings, do not import what imports them.
+import type { Logger } from 'pino';
+import type { ResolvedProbe } from '../config/types.js';
+import type { Metrics } from '../metrics.js';
+import type { Transports } from '../transport/index.js';
+import type { Finding, PushState } from '../types.js';
+
+export interface ProbeContext {
+  signal: AbortSignal;
+  log: Logger;
+  now: () => number;
+  /** Shared SSH connections and PostgreSQL pools; probes borrow, never close them. */
+  transports: Transports;
+  /**
+   * What this probe keeps between its own runs (recent latencies, the previous run's counters), in
+   * memory and per probe id; absent for a one-off run (`vigil check`, triage), which then judges
+   * only what a single run can.
+   */
+  memory?: ProbeMemory;
+  /** The last heartbeat of each push probe, as the server stored it; absent where there is no store. */
+  pushes?: PushBook;
+}
+
+/** A probe's own notes between runs, keyed by what the probe type chooses. */
+export type ProbeMemory = Map<string, unknown>;
+
+export interface PushBook {
+  pushState(probe: string): PushState | null;
+}
+
+/** A probe function never throws: every failure is a finding with ok: false. */
+export type ProbeFn<C> = (cfg: C, ctx: ProbeContext) => Promise<Finding[]>;
+
+/**
+ * What a probe type brings: its function, and optionally how its findings' `values` become the
+ * type's own metrics (vigil_pg_*, vigil_container_up), so probes stay free of the metrics registry.
+ */
+export interface ProbeType {
+  run: ProbeFn<ResolvedProbe>;
+  observe?: (probe: ResolvedProbe, findings: Finding[], metrics: Metrics) => void;
+}

@@ -1,0 +1,31 @@
+// What the HTTP app is built from: the daemon's state and powers, handed to every route. Apart from
+// app.ts so that the routes, which app.ts registers, do not import it back.
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import type { Command, CommandResult, EngineState } from '../incidents/state.js';
+import type { Metrics } from '../metrics.js';
+import type { SilenceBook } from '../silence-book.js';
+import type { Store } from '../store/store.js';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  metrics: Metrics;
+  log: Logger;
+  /** Current subjects and open incidents. */
+  engineState: () => EngineState;
+  /** Applies an ack/resolve/note through the engine and the store. */
+  dispatch: (cmd: Command) => CommandResult;
+  health: () => { scheduler: boolean; store: boolean; ready: boolean };
+  /** When each probe last finished a run, for /status; absent in tests that do not run probes. */
+  lastChecked?: (probe: string) => number | null;
+  now?: () => number;
+  /** The silences the API adds and expires; the daemon passes its own so the engine hears of changes. */
+  silences?: SilenceBook;
+  /** A push probe got a heartbeat (already stored): judge it now rather than at its next run. */
+  pushed?: (probe: string) => void;
+}
+
+
+/** Requests carry names and short notes; anything bigger is a mistake or an attack. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
