@@ -127,3 +127,13 @@ t.test('each probe says when it was last checked, from the daemon\'s own record'
   const model = statusPageModel({ config, state: initialState(), uptimeRows: [], resolved: [], undelivered: [], lastChecked, now });
   t.equal(model.grid[0]!.cells[0]!.probes[0]!.lastChecked?.relative, '1m 30s ago');
 });
+
+t.test('an incident open for less than a second reads "just opened", not "441ms"', async (t) => {
+  const { incidentView } = await import('../../src/server/views/model.js');
+  const now = Date.parse('2026-12-01T03:00:00Z');
+  const base = { id: 1, state: 'open' as const, severity: 'S2' as const, environment: 'production', service: 'web', summary: 'Web down', message: 'refused', rootProbe: 'web', rootKey: 'web', symptoms: [], evidence: [], acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, respondBy: null, lastReminderAt: null };
+  const fresh = incidentView({ ...base, openedAt: now - 441, timeline: [{ at: now - 441, event: 'opened', detail: 'refused' }] } as never, now);
+  t.equal(fresh.duration, 'just opened');
+  const older = incidentView({ ...base, openedAt: now - 90_000, timeline: [{ at: now - 90_000, event: 'opened', detail: 'refused' }] } as never, now);
+  t.equal(older.duration, '1m 30s');
+});

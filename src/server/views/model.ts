@@ -110,6 +110,7 @@ function probeView(p: ProbeStatusJson, now: number): ProbeView {
 }
 
 export function incidentView(incident: Incident, now: number): IncidentView {
+  const lasted = outage(incident, now);
   return {
     id: incident.id,
     href: `/status/incidents/${incident.id}`,
@@ -128,7 +129,8 @@ export function incidentView(incident: Incident, now: number): IncidentView {
       incident.respondBy === null
         ? null
         : { ...timeView(incident.respondBy, now), overdue: incident.state === 'open' && now > incident.respondBy },
-    duration: outageText(outage(incident, now)),
+    // Under a second, "Open for 441ms" reads like a glitch; the page refreshes long before it matters.
+    duration: incident.resolvedAt === null && lasted.currentMs < 1_000 ? 'just opened' : outageText(lasted),
     timeline: [...incident.timeline]
       .sort((a, b) => a.at - b.at)
       .map((e) => ({ at: timeView(e.at, now), event: e.event, by: e.by ?? null, detail: e.detail })),
