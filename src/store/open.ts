@@ -200,10 +200,10 @@ export function reason(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'SQLITE_NOTADB') return 'not a SQLite database';
   if (code === 'SQLITE_CORRUPT') return 'the database file is corrupt';
-  if (code === 'SQLITE_CANTOPEN') return 'unable to open the file (is it a directory, or its directory missing?)';
+  if (code === 'SQLITE_CANTOPEN') return 'unable to open the file: vigil may not write it or its directory (check the owner and permissions, or a read-only mount)';
   if (code === 'SQLITE_READONLY') return 'the file is read-only';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'ENOTDIR') return 'a part of the path is a file, not a directory';
-  if (code === 'EISDIR') return 'unable to open the file (is it a directory, or its directory missing?)';
+  if (code === 'EISDIR') return 'it is a directory, not a file';
   return err instanceof Error ? err.message : String(err);
 }
