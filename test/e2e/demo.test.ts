@@ -87,6 +87,24 @@ t.test('vigil demo: URLs first, then each fault as an incident that opens and re
   const backups = incidents.incidents.find((i) => i.root_probe === 'backend-backups');
   t.match(backups, { state: 'resolved', severity: 'S1', service: 'db-backup' });
   t.match(JSON.stringify(backups), /snapshots\/backend\/production\/pgsql_app_db_\d{8}-\d{6}\.sql\.zst is \d+h \d\dm old/, 'the late backup is named with its age');
+  // Each demo incident carries the runbook's evidence, gathered for real over SSH and SQL.
+  const evidenceOf = async (incident: Record<string, unknown> | undefined) => {
+    t.ok(incident, 'the incident is listed');
+    const one = (await (await fetch(`http://127.0.0.1:${apiPort}/api/incidents/${String(incident?.id)}`)).json()) as { evidence: Array<{ source: string; text: string }> };
+    return new Map(one.evidence.map((e) => [e.source, e.text]));
+  };
+  const dbEvidence = await evidenceOf(db);
+  for (const source of ['compose-ps:demo-backend', 'logs:demo-backend/db', 'connections:backend-db', 'long-queries:backend-db']) {
+    t.ok(dbEvidence.has(source), `the database outage has ${source}`);
+  }
+  t.ok(dbEvidence.has('impact-failed:backend-db'), 'users affected cannot be counted while the database is down, and it says so');
+  const longQueries = await evidenceOf(incidents.incidents.find((i) => i.root_probe === 'backend-db-long-queries'));
+  t.match(longQueries.get('impact:backend-db'), /^200 \(impact_query of backend-db\)/, 'users affected, from the impact_query');
+  t.match(longQueries.get('long-queries:backend-db'), /pg_sleep|SELECT/i, 'the long query itself');
+  const worker = await evidenceOf(incidents.incidents.find((i) => i.root_probe === 'backend-ps'));
+  t.match(worker.get('compose-ps:demo-backend'), /worker/, 'docker compose ps of the VM');
+  t.ok(worker.has('logs:demo-backend/worker'), 'the last 50 log lines of the worker');
+  for (const evidence of [dbEvidence, longQueries, worker]) t.notMatch([...evidence.values()].join('\n'), /unknown docker command/, 'the demo host answers what triage asks');
   const log = readFileSync(`${dir}/vigil.log`, 'utf8');
   t.match(log, /"msg":"\[INCIDENT\] S1 - Backend DB unreachable on production\. Investigating\."/, 'the JSON log is in the temp dir');
   t.notMatch(log, /"level":"(error|fatal)","[^\n]*"msg":"(?!\[)/, 'no error besides the incident lines');
