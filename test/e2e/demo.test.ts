@@ -99,7 +99,7 @@ t.test('vigil demo: URLs first, then each fault as an incident that opens and re
   }
   t.ok(dbEvidence.has('impact-failed:backend-db'), 'users affected cannot be counted while the database is down, and it says so');
   const longQueries = await evidenceOf(incidents.incidents.find((i) => i.root_probe === 'backend-db-long-queries'));
-  t.match(longQueries.get('impact:backend-db'), /^200 \(impact_query of backend-db\)/, 'users affected, from the impact_query');
+  t.match(longQueries.get('impact:backend-db'), /^200 users affected \(impact_query of backend-db\)/, 'users affected, from the impact_query');
   t.match(longQueries.get('long-queries:backend-db'), /pg_sleep|SELECT/i, 'the long query itself');
   const worker = await evidenceOf(incidents.incidents.find((i) => i.root_probe === 'backend-ps'));
   t.match(worker.get('compose-ps:demo-backend'), /worker/, 'docker compose ps of the VM');
