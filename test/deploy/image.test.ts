@@ -66,13 +66,15 @@ t.test('scripts/build-image.sh builds an image that validates, serves /healthz a
   // What `docker inspect` would show: the runtime settings the Dockerfile promises.
   const [image] = JSON.parse((await podman('image', 'inspect', TAG)).stdout) as Array<{
     Size: number;
+    /** podman keeps a docker-format image's HEALTHCHECK here, beside Config. */
+    Healthcheck?: { Test?: string[] };
     Config: { User?: string; ExposedPorts?: Record<string, unknown>; Healthcheck?: { Test?: string[] }; StopSignal?: string; Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string };
   }>;
   const config = image!.Config;
   t.comment(`image size: ${(image!.Size / 1e6).toFixed(0)} MB`);
   t.ok(config.User && !['root', '0', '0:0'].includes(config.User), `runs as a non-root user (${config.User})`);
   t.ok(config.ExposedPorts && '9477/tcp' in config.ExposedPorts, 'exposes 9477');
-  t.match(config.Healthcheck?.Test?.join(' ') ?? '', /VIGIL_HEALTHCHECK_URL/, 'a HEALTHCHECK that asks /healthz');
+  t.match((image!.Healthcheck ?? config.Healthcheck)?.Test?.join(' ') ?? '', /VIGIL_HEALTHCHECK_URL/, 'a HEALTHCHECK that asks /healthz');
   t.equal(config.StopSignal, 'SIGTERM');
   const env = Object.fromEntries((config.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   t.equal(env.VIGIL_CONFIG, '/etc/vigil/vigil.yaml');
@@ -114,7 +116,8 @@ probes:
   // The image's entrypoint, in its working directory, with its environment, as its user.
   const launch: Launch = {
     file: 'chroot',
-    args: [`--userspec=${UID}:${UID}`, rootfs, '/usr/bin/env', `--chdir=${config.WorkingDir ?? '/'}`, ...(config.Entrypoint ?? [])],
+    // tap's process tracking puts an --import of its own into NODE_OPTIONS of every child; the image has no such file.
+    args: [`--userspec=${UID}:${UID}`, rootfs, '/usr/bin/env', '-u', 'NODE_OPTIONS', `--chdir=${config.WorkingDir ?? '/'}`, ...(config.Entrypoint ?? [])],
     env,
   };
   t.same(config.Cmd, ['run'], 'the default command is the daemon');
