@@ -38,7 +38,7 @@ t.test('outbox: due messages oldest first, retries wait, delivered and dead leav
 
   t.same(store.pendingMessages(10).map((m) => m.id), [a.id, b.id], 'a message created in the future is not due');
   t.same(store.pendingMessages(1).map((m) => m.id), [a.id], 'limit');
-  t.same(store.pendingMessages(10)[1], { ...b, attempts: 0, lastError: null }, 'read back whole');
+  t.same(store.pendingMessages(10)[1], { ...b, attempts: 0, unanswered: 0, lastError: null }, 'read back whole');
 
   store.markFailed(a.id, 'HTTP 503', H0 + 60_000);
   t.same(store.pendingMessages(10).map((m) => m.id), [b.id], 'a failed message waits for its next attempt');

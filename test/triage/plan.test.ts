@@ -96,7 +96,7 @@ probes:
   );
   t.same(
     planTriage({ environment: 'production', service: 'db', rootProbe: 'db-ready', rootKey: 'db-ready' }, tunnelled).map((s) => s.source),
-    ['compose-ps:vm', 'logs:vm/db', 'connections:db', 'long-queries:db'],
+    ['compose-ps:vm', 'logs:vm/db', 'df:vm', 'connections:db', 'long-queries:db'],
   );
 });
 
