@@ -1,10 +1,9 @@
 // End to end: `vigil ack`, `resolve`, `note` write through a real `vigil run` over HTTP; `vigil review` reads the store.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { VIGIL_BIN, VigilProcess, freePort } from '../helpers/vigil-process.js';
+import { VigilProcess, runCli as vigil, freePort } from '../helpers/vigil-process.js';
 
 const TOKEN = 'e2e-token-5f1c9a7d';
 // A dozen CLI processes on a busy machine: the bounds below only catch a hang.
@@ -33,18 +32,6 @@ function openReview(t: Test, text: string, startedAt: number, from: number, to: 
     t.ok(s >= (from - startedAt) / 1000 - 1 && s <= (to - startedAt) / 1000 + 1, `${name}: ${d} so far lies in [${((from - startedAt) / 1000).toFixed(1)}s, ${((to - startedAt) / 1000).toFixed(1)}s]`);
   }
   return text.replace(SO_FAR, '<duration> so far');
-}
-
-/** Runs the real CLI to completion. */
-function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [VIGIL_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 t.test('ack, note, resolve through the daemon; review from the store', { timeout: 360_000 }, async (t) => {

@@ -1,26 +1,14 @@
 // End to end: `vigil silence add/list/expire` through a real `vigil run`; a silenced failure is recorded,
 // not paged, and pages in #ops once the silence is expired.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
 import { FakeDiscord } from '../helpers/fake-discord.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { VIGIL_BIN, VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
+import { VigilProcess, runCli as vigil, freePort, waitFor } from '../helpers/vigil-process.js';
 
 const TOKEN = 'e2e-silence-token-8b2e4d6f';
-
-function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [VIGIL_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 t.test('silence add, list, expire through the daemon', { timeout: 240_000 }, async (t) => {
   const dir = tmpDir(t, 'vigil-silence-');

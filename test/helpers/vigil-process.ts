@@ -91,3 +91,15 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Runs the real CLI to completion, with the test's environment plus `env`. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [VIGIL_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
