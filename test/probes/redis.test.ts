@@ -51,7 +51,7 @@ t.test('memory past warn and critical; no maxmemory means not checked', { skip }
   // Close above used memory (it moves a little with each client) so writes still work.
   await admin.configSet('maxmemory', String(Math.round(used / 0.9)));
   const warn = await fleet(t, redis.url, 'memory: { warn: 0.5, critical: 0.99 }').run('cache');
-  t.match(byKey(warn.findings, 'cache:memory'), { ok: false, severity: 'S3', message: /^\d+ KiB of maxmemory 1 MiB used \(\d+%, policy noeviction\): at or past warn 50%$/ });
+  t.match(byKey(warn.findings, 'cache:memory'), { ok: false, severity: 'S3', message: /^[\d.]+ (KiB|MiB) of maxmemory [\d.]+ (KiB|MiB) used \(\d+%, policy noeviction\): at or past warn 50%$/ });
   const critical = await fleet(t, redis.url, 'memory: { warn: 0.3, critical: 0.5 }').run('cache');
   t.match(byKey(critical.findings, 'cache:memory'), { ok: false, severity: 'S2', message: /at or past critical 50%/ });
 });
