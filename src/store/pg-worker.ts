@@ -42,6 +42,7 @@ interface Connection {
 }
 
 const connections = new Map<number, Connection>();
+const CLOSE_WAIT_MS = 1_000;
 
 /** Network errors, SQLSTATE classes 08 (connection), 53 (out of resources), 57P0x (shutting down), read-only, deadlocks. */
 function isUnavailable(err: unknown): boolean {
@@ -144,7 +145,14 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
   if (req.op === 'close') {
     const conn = connections.get(req.handle);
     connections.delete(req.handle);
-    if (conn?.client) await conn.client.end().catch(() => undefined);
+    const client = conn?.client;
+    if (client) {
+      // A clean goodbye when the server answers; a server that does not must not hold the daemon's exit.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([client.end().catch(() => undefined), new Promise((done) => (timer = setTimeout(done, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      drop(conn!);
+    }
     return { ok: true, results: [] };
   }
   if (req.op === 'open') {

@@ -34,6 +34,9 @@ const MAX_LIST_LIMIT = 500;
 const CALL_TIMEOUT_MS = 5_000;
 /** Opening may wait for another replica that is migrating the schema. */
 const OPEN_TIMEOUT_MS = 30_000;
+/** After a call found PostgreSQL unavailable, calls fail without trying for this long, doubling up to MAX_BACKOFF_MS. */
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 8_000;
 /** Only if the worker thread itself stops answering (its own deadlines come first). */
 const WORKER_TIMEOUT_MS = OPEN_TIMEOUT_MS + 15_000;
 /** pg_advisory_xact_lock(vigl, 1) serializes migrations; other uses of the store take other second keys. */
@@ -106,6 +109,8 @@ export class PostgresStore implements Store {
   readonly #now: () => number;
   readonly #timeoutMs: number;
   #closed = false;
+  /** Since the last call that found PostgreSQL unavailable: why, and until when calls fail without trying. */
+  #down: { reason: string; backoffMs: number; until: number } | null = null;
   /** Runs not yet written, one aggregate per probe-hour, keyed `probe \0 hour`. */
   #uptime = new Map<string, UptimeRow>();
 
@@ -119,10 +124,18 @@ export class PostgresStore implements Store {
   /** Runs `statements` in one round trip to the worker (in one transaction with `tx`); their results in order. */
   #run(statements: Statement[], tx = false): StatementResult[] {
     if (this.#closed) throw new StoreError(`${this.name} is closed`);
+    if (this.#down && performance.now() < this.#down.until) throw new StoreUnavailableError(`${this.name} is unavailable: ${this.#down.reason}`);
     const reply = call({ op: 'run', handle: this.#handle, timeoutMs: this.#timeoutMs, tx, statements });
-    if (reply.ok) return reply.results;
-    if (reply.error.unavailable) throw new StoreUnavailableError(`${this.name} is unavailable: ${reply.error.message}`);
-    throw new PostgresQueryError(reply.error.message, reply.error.code);
+    if (reply.ok) {
+      this.#down = null;
+      return reply.results;
+    }
+    if (!reply.error.unavailable) throw new PostgresQueryError(reply.error.message, reply.error.code);
+    // Calls fail at once for a while (growing while it stays down), so a server that hangs costs
+    // the daemon one timeout now and then, not one per call.
+    const backoffMs = Math.min(Math.max(2 * (this.#down?.backoffMs ?? 0), MIN_BACKOFF_MS), MAX_BACKOFF_MS);
+    this.#down = { reason: reply.error.message, backoffMs, until: performance.now() + backoffMs };
+    throw new StoreUnavailableError(`${this.name} is unavailable: ${reply.error.message}`);
   }
 
   #rows<T>(text: string, ...values: unknown[]): T[] {
