@@ -23,7 +23,7 @@ import { buildApp } from './server/app.js';
 import { SilenceBook } from './silence-book.js';
 import type { Silence } from './incidents/silences.js';
 import { createTransports, type Transports } from './transport/index.js';
-import { openStore } from './store/sqlite.js';
+import { openConfiguredStore, storeLabel } from './store/configured.js';
 import type { NewMessage } from './store/store.js';
 import { WriteBehindStore } from './store/write-behind.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
@@ -144,7 +144,7 @@ export class Daemon {
     this.#now = opts.now ?? Date.now;
     this.metrics = createMetrics(opts.version);
     this.metrics.unacknowledged.read = () => unacknowledged(this.#state.incidents.values(), this.#now());
-    this.store = new WriteBehindStore(openStore(opts.config.store.path, { exclusive: true }), {
+    this.store = new WriteBehindStore(openConfiguredStore(opts.config.store, { exclusive: true }), {
       log: this.log,
       now: this.#now,
       onFailure: () => this.metrics.storeWriteFailures.inc(),
@@ -227,7 +227,7 @@ export class Daemon {
     }
     const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
     d.log.info(
-      { probes: d.#probes.size, open_incidents: open, store: opts.config.store.path, listen: opts.listen === false ? null : opts.config.server.listen },
+      { probes: d.#probes.size, open_incidents: open, store: storeLabel(opts.config.store), listen: opts.listen === false ? null : opts.config.server.listen },
       `vigil watching ${plural(d.#probes.size, 'probe')} from ${opts.config.file}`,
     );
     return d;
@@ -242,8 +242,8 @@ export class Daemon {
 
   /** Swaps in a new, already validated config. Listen address and store path need a restart. */
   reload(config: Config): void {
-    if (config.server.listen !== this.#config.server.listen || config.store.path !== this.#config.store.path) {
-      this.log.warn('server.listen and store.path changes take effect at the next restart');
+    if (config.server.listen !== this.#config.server.listen || storeLabel(config.store) !== storeLabel(this.#config.store) || config.store.postgres?.url !== this.#config.store.postgres?.url) {
+      this.log.warn('server.listen and store changes take effect at the next restart');
     }
     // Computed before anything is swapped, so a throw here leaves the running config whole.
     const engineCfg = engineConfigOf(config, this.#silences.current());
