@@ -1,6 +1,7 @@
 // A copy-on-write working copy of the engine state for one step: records changes, events and timeline.
 import type { Incident, IncidentEvent, IncidentEventType, Severity, SubjectState, TimelineEntry } from '../types.js';
 import { outage } from './durations.js';
+import { PersistentMap } from './persistent-map.js';
 import type { EngineState, StepResult } from './state.js';
 
 /** What an event says beyond the incident itself; probe and key default to the incident's root. */
@@ -44,12 +45,13 @@ function sameSubject(a: SubjectState | undefined, b: SubjectState): boolean {
 
 /**
  * Never mutates the state it was made from: every changed subject or incident is a new object, so
- * the caller's state (and anything holding it, like the status page) stays valid.
+ * the caller's state (and anything holding it, like the status page) stays valid. The maps are
+ * persistent: a step costs what it changes, not the size of the fleet.
  */
 export class Draft {
   readonly #base: EngineState;
-  readonly #subjects: Map<string, SubjectState>;
-  readonly #incidents: Map<number, Incident>;
+  #subjects: PersistentMap<string, SubjectState>;
+  #incidents: PersistentMap<number, Incident>;
   #nextIncidentId: number;
   readonly #changedSubjects = new Set<string>();
   readonly #changedIncidents = new Set<number>();
@@ -63,8 +65,9 @@ export class Draft {
     readonly now: number,
   ) {
     this.#base = base;
-    this.#subjects = new Map(base.subjects);
-    this.#incidents = new Map(base.incidents);
+    // A state the engine made already holds persistent maps; one made by hand is converted once.
+    this.#subjects = PersistentMap.of(base.subjects);
+    this.#incidents = PersistentMap.of(base.incidents);
     this.#nextIncidentId = base.nextIncidentId;
   }
 
@@ -85,7 +88,7 @@ export class Draft {
   putSubject(next: SubjectState): SubjectState {
     const current = this.#subjects.get(next.key);
     if (sameSubject(current, next)) return current!;
-    this.#subjects.set(next.key, next);
+    this.#subjects = this.#subjects.with(next.key, next);
     this.#changedSubjects.add(next.key);
     this.#dirty = true;
     return next;
@@ -100,7 +103,7 @@ export class Draft {
   createIncident(build: (id: number) => Incident): Incident {
     const incident = build(this.#nextIncidentId);
     this.#nextIncidentId += 1;
-    this.#incidents.set(incident.id, incident);
+    this.#incidents = this.#incidents.with(incident.id, incident);
     this.#changedIncidents.add(incident.id);
     this.#dirty = true;
     return incident;
@@ -110,7 +113,7 @@ export class Draft {
     const current = this.#incidents.get(id);
     if (!current) throw new Error(`incident ${id} is not in the engine state`);
     const next = { ...current, ...patch };
-    this.#incidents.set(id, next);
+    this.#incidents = this.#incidents.with(id, next);
     this.#changedIncidents.add(id);
     this.#dirty = true;
     return next;
@@ -118,7 +121,10 @@ export class Draft {
 
   /** Drops a long-resolved incident from memory; the store keeps it, so this is no write. */
   forgetIncident(id: number): void {
-    if (this.#incidents.delete(id)) this.#dirty = true;
+    const next = this.#incidents.without(id);
+    if (next === this.#incidents) return;
+    this.#incidents = next;
+    this.#dirty = true;
   }
 
   /** Appends the timeline entry and emits the event; call after the incident holds its new values. */
@@ -129,7 +135,7 @@ export class Draft {
     const entry: TimelineEntry = { at: this.now, event: type, detail };
     if (a.by !== undefined) entry.by = a.by;
     const incident = { ...current, timeline: [...current.timeline, entry] };
-    this.#incidents.set(id, incident);
+    this.#incidents = this.#incidents.with(id, incident);
     this.#changedIncidents.add(id);
     this.#timeline.push({ incidentId: id, entry });
     this.#dirty = true;
