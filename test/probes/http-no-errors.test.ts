@@ -2,12 +2,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { pino } from 'pino';
-import t from 'tap';
-import { httpProbe as httpProbeSchema } from '../../src/config/schema.js';
+import t, { type Test } from 'tap';
 import { httpProbe, type HttpProbe } from '../../src/probes/http.js';
 import type { Finding } from '../../src/types.js';
 import { createTransports } from '../../src/transport/index.js';
 import { testConfig } from '../helpers/config.js';
+import { probeFor } from '../helpers/http-probe.js';
 
 const log = pino({ enabled: false });
 const transports = createTransports(testConfig(), log);
@@ -32,29 +32,6 @@ const child = spawn(process.execPath, ['-e', TARGETS], { stdio: ['pipe', 'pipe',
 t.teardown(() => child.stdin.end());
 const [first] = (await once(child.stdout, 'data')) as [Buffer];
 const base = `http://127.0.0.1:${first.toString().trim()}`;
-
-function probeFor(raw: Record<string, unknown>): HttpProbe {
-  const spec = httpProbeSchema.parse({ id: 'api-health', type: 'http', ...raw });
-  return {
-    id: 'api-health',
-    type: 'http',
-    environment: 'production',
-    service: 'backend',
-    severity: 'S2',
-    summary: 'Backend API down',
-    intervalMs: 30_000,
-    schedule: null,
-    timeoutMs: 5_000,
-    failureThreshold: 2,
-    successThreshold: 2,
-    dependsOn: [],
-    implicitDeps: [],
-    enabled: true,
-    escalate: [],
-    headers: {},
-    spec,
-  };
-}
 
 /**
  * Runs the probe `times` times, counting errors made on the way (every error class that names
@@ -90,30 +67,31 @@ async function counting(probe: HttpProbe, times: number): Promise<{ main: Findin
   return { main: main!, named, stacks };
 }
 
-t.test('a passing run', async (t) => {
-  const r = await counting(probeFor({ url: `${base}/ok`, expect: { json: { status: 'ok' } } }), 20);
-  t.equal(r.main.ok, true);
+function madeNoError(t: Test, r: { named: string[]; stacks: number }): void {
   t.same(r.named, [], 'no error was made');
   t.equal(r.stacks, 0, 'no stack trace was formatted');
+}
+
+t.test('a passing run', async (t) => {
+  const r = await counting(probeFor({ url: `${base}/ok`, expect: { json: { status: 'ok' } } }, { timeoutMs: 5_000 }), 20);
+  t.equal(r.main.ok, true);
+  madeNoError(t, r);
 });
 
 t.test('a 500 is a failing finding, not an exception', async (t) => {
-  const r = await counting(probeFor({ url: `${base}/error` }), 20);
+  const r = await counting(probeFor({ url: `${base}/error` }, { timeoutMs: 5_000 }), 20);
   t.match(r.main, { ok: false, message: /500/ });
-  t.same(r.named, [], 'no error was made');
-  t.equal(r.stacks, 0, 'no stack trace was formatted');
+  madeNoError(t, r);
 });
 
 t.test('a redirect followed to its answer', async (t) => {
-  const r = await counting(probeFor({ url: `${base}/moved`, expect: { json: { status: 'ok' } } }), 20);
+  const r = await counting(probeFor({ url: `${base}/moved`, expect: { json: { status: 'ok' } } }, { timeoutMs: 5_000 }), 20);
   t.equal(r.main.ok, true);
-  t.same(r.named, [], 'no error was made');
-  t.equal(r.stacks, 0, 'no stack trace was formatted');
+  madeNoError(t, r);
 });
 
 t.test('a body cut at the read limit', async (t) => {
-  const r = await counting(probeFor({ url: `${base}/big`, expect: { body_contains: 'needle' } }), 5);
+  const r = await counting(probeFor({ url: `${base}/big`, expect: { body_contains: 'needle' } }, { timeoutMs: 5_000 }), 5);
   t.match(r.main, { ok: false, message: /first 64 KiB/ });
-  t.same(r.named, [], 'no error was made');
-  t.equal(r.stacks, 0, 'no stack trace was formatted');
+  madeNoError(t, r);
 });
