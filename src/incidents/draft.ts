@@ -52,6 +52,8 @@ export class Draft {
   readonly #base: EngineState;
   #subjects: PersistentMap<string, SubjectState>;
   #incidents: PersistentMap<number, Incident>;
+  /** Undefined until needed when the base state came without it (one made by hand). */
+  #keysByProbe: PersistentMap<string, readonly string[]> | undefined;
   #nextIncidentId: number;
   readonly #changedSubjects = new Set<string>();
   readonly #changedIncidents = new Set<number>();
@@ -68,6 +70,7 @@ export class Draft {
     // A state the engine made already holds persistent maps; one made by hand is converted once.
     this.#subjects = PersistentMap.of(base.subjects);
     this.#incidents = PersistentMap.of(base.incidents);
+    this.#keysByProbe = base.subjectKeysByProbe === undefined ? undefined : PersistentMap.of(base.subjectKeysByProbe);
     this.#nextIncidentId = base.nextIncidentId;
   }
 
@@ -76,6 +79,15 @@ export class Draft {
   }
   subjects(): IterableIterator<SubjectState> {
     return this.#subjects.values();
+  }
+  /** The keys of the subjects `probe` reported last. */
+  keysOfProbe(probe: string): readonly string[] {
+    this.#keysByProbe ??= keysByProbe(this.#subjects.values());
+    return this.#keysByProbe.get(probe) ?? [];
+  }
+  /** The subjects of `keys` that exist, in the order subjects() gives them. */
+  subjectsInOrder(keys: Iterable<string>): SubjectState[] {
+    return this.#subjects.inOrder(new Set(keys)).flatMap((key) => this.#subjects.get(key) ?? []);
   }
   incident(id: number | null): Incident | undefined {
     return id === null ? undefined : this.#incidents.get(id);
@@ -89,6 +101,11 @@ export class Draft {
     const current = this.#subjects.get(next.key);
     if (sameSubject(current, next)) return current!;
     this.#subjects = this.#subjects.with(next.key, next);
+    if (this.#keysByProbe !== undefined && current?.probe !== next.probe) {
+      let index = this.#keysByProbe;
+      if (current) index = index.with(current.probe, (index.get(current.probe) ?? []).filter((k) => k !== next.key));
+      this.#keysByProbe = index.with(next.probe, [...(index.get(next.probe) ?? []), next.key]);
+    }
     this.#changedSubjects.add(next.key);
     this.#dirty = true;
     return next;
@@ -174,7 +191,12 @@ export class Draft {
   /** The new state and exactly what to write; the input state itself when nothing changed. */
   result(): StepResult {
     const state: EngineState = this.#dirty
-      ? { subjects: this.#subjects, incidents: this.#incidents, nextIncidentId: this.#nextIncidentId }
+      ? {
+          subjects: this.#subjects,
+          incidents: this.#incidents,
+          nextIncidentId: this.#nextIncidentId,
+          ...(this.#keysByProbe === undefined ? {} : { subjectKeysByProbe: this.#keysByProbe }),
+        }
       : this.#base;
     return {
       state,
@@ -186,6 +208,17 @@ export class Draft {
       },
     };
   }
+}
+
+/** Each probe's subject keys, in the subjects' order. */
+export function keysByProbe(subjects: Iterable<SubjectState>): PersistentMap<string, readonly string[]> {
+  const index = new Map<string, string[]>();
+  for (const s of subjects) {
+    const keys = index.get(s.probe);
+    if (keys) keys.push(s.key);
+    else index.set(s.probe, [s.key]);
+  }
+  return PersistentMap.of(index);
 }
 
 /** When the last opening or reopening happened: the start of the current unacknowledged stretch. */

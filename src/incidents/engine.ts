@@ -3,7 +3,7 @@ import { formatMinutes } from '../duration.js';
 import type { ProbeMeta } from '../config/types.js';
 import type { Finding, Incident, Severity, SubjectState } from '../types.js';
 import { classify, escalateByTime, respondByFor } from './classify.js';
-import { Draft, isActive } from './draft.js';
+import { Draft, isActive, keysByProbe } from './draft.js';
 import { outage } from './durations.js';
 import { dependenciesOf } from './grouping.js';
 import { openOrJoin, pagedAt, reclassify, resolve } from './lifecycle.js';
@@ -21,7 +21,12 @@ export function initialState(loaded?: { subjects: SubjectState[]; incidents: Inc
   const incidents = PersistentMap.of((loaded?.incidents ?? []).map((i) => [i.id, i] as const));
   // Never hand out an id the store already holds, even if its counter lags behind.
   const highest = Math.max(0, ...incidents.keys());
-  return { subjects, incidents, nextIncidentId: Math.max(loaded?.nextIncidentId ?? 1, highest + 1) };
+  return {
+    subjects,
+    incidents,
+    nextIncidentId: Math.max(loaded?.nextIncidentId ?? 1, highest + 1),
+    subjectKeysByProbe: keysByProbe(subjects.values()),
+  };
 }
 
 /**

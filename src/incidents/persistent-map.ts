@@ -188,6 +188,12 @@ export class PersistentMap<K extends Key, V> implements ReadonlyMap<K, V> {
     return find(this.keyIndex, key, hashOf(key), 0) !== undefined;
   }
 
+  /** Sorts keys of this map into its iteration order; keys it does not hold go last. */
+  inOrder(keys: Iterable<K>): K[] {
+    const seq = (key: K): number => find(this.keyIndex, key, hashOf(key), 0)?.seq ?? Infinity;
+    return [...keys].map((key) => ({ key, at: seq(key) })).sort((a, b) => a.at - b.at).map((k) => k.key);
+  }
+
   /** This map with `key` set to `value` (in its old place if it was there); this very map when it already held that value. */
   with(key: K, value: V): PersistentMap<K, V> {
     const hash = hashOf(key);

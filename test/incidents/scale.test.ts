@@ -1,6 +1,7 @@
 // A step over a large fleet costs what it changes: it neither walks nor copies the state's maps, and shares every untouched object.
 import t, { type Test } from 'tap';
 import { command, initialState, step, tick } from '../../src/incidents/engine.js';
+import { dependentsOf } from '../../src/incidents/grouping.js';
 import type { EngineState, StepResult } from '../../src/incidents/state.js';
 import type { Incident, SubjectState } from '../../src/types.js';
 import { config, fail, meta, MINUTE, pass, T0 } from './fixtures.js';
@@ -53,35 +54,39 @@ function fleet(): EngineState {
 type Walkable = ReadonlyMap<unknown, unknown>;
 
 /**
- * Counts, during `fn`, every walk of the given maps (entries, keys, values, forEach, iteration,
- * which copying a Map starts with too) and every Map#set anywhere (what filling a copy calls).
+ * Counts, during `fn`, every walk of a map of the kinds given (entries, keys, values, forEach,
+ * iteration, which copying a Map starts with too), whichever version of the state it belongs to,
+ * and every Map#set anywhere (what filling a copy calls). `walked` holds the maps walked.
  */
-function counting<T>(maps: Walkable[], fn: () => T): { result: T; walks: number; mapSets: number } {
-  let walks = 0;
+function counting<T>(maps: Walkable[], fn: () => T): { result: T; walks: number; walked: Walkable[]; mapSets: number } {
+  const walked: Walkable[] = [];
   let mapSets = 0;
   const names = ['entries', 'keys', 'values', 'forEach', Symbol.iterator] as const;
-  for (const map of maps) {
-    for (const name of names) {
-      const original = (map as unknown as Record<PropertyKey, (...args: unknown[]) => unknown>)[name]!;
-      Object.defineProperty(map, name, {
-        configurable: true,
-        value(this: unknown, ...args: unknown[]) {
-          walks += 1;
+  const prototypes = [...new Set(maps.map((m) => Object.getPrototypeOf(m) as Record<PropertyKey, (...args: unknown[]) => unknown>))];
+  const originals = prototypes.map((proto) => names.map((name) => Object.getOwnPropertyDescriptor(proto, name)!));
+  prototypes.forEach((proto, p) =>
+    names.forEach((name, n) => {
+      const original = originals[p]![n]!.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(proto, name, {
+        ...originals[p]![n]!,
+        value(this: Walkable, ...args: unknown[]) {
+          walked.push(this);
           return original.apply(this, args);
         },
       });
-    }
-  }
+    }),
+  );
   const set = Map.prototype.set;
   Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
     mapSets += 1;
     return set.call(this, key, value);
   };
   try {
-    return { result: fn(), walks, mapSets };
+    const result = fn();
+    return { result, walks: walked.length, walked, mapSets };
   } finally {
     Map.prototype.set = set;
-    for (const map of maps) for (const name of names) delete (map as unknown as Record<PropertyKey, unknown>)[name];
+    prototypes.forEach((proto, p) => names.forEach((name, n) => Object.defineProperty(proto, name, originals[p]![n]!)));
   }
 }
 
@@ -127,10 +132,29 @@ t.test('one subject failing once among 5,000: no walk, no copy of the maps', asy
   );
   t.match(result.changed.subjects, [{ key: 'p7', ok: false, failures: 1 }]);
   t.equal(result.state.subjects.size, FLEET);
-  t.equal(walks, 0, 'the step walked none of the state maps');
+  t.equal(walks, 0, 'the step walked no subject or incident map');
   t.ok(mapSets < 20, `the step filled no copy of a map (${mapSets} Map#set calls)`);
   shared(t, state, result, ['p7'], []);
   unchanged(t, state, before);
+});
+
+t.test('a subject reaching its threshold among 5,000 opens its incident without walking the subjects', async (t) => {
+  const state = step(fleet(), { probe: 'p7', findings: [fail('p7')] }, T0 - MINUTE, cfg).state;
+  const second = step(state, { probe: 'p7', findings: [fail('p7')] }, T0 - MINUTE / 2, cfg).state;
+  const before = snapshot(second);
+  // Dependencies and their dependents are indexed once per config, not per step: done before counting.
+  dependentsOf({ key: 'p7', probe: 'p7' }, cfg.probes);
+  const { result, walked, mapSets } = counting([second.subjects], () => step(second, { probe: 'p7', findings: [fail('p7')] }, T0, cfg));
+  // Subject maps are the ones keyed by subject key (the incident maps, by number, are looked through at an opening).
+  const walks = walked.filter((map) => map.has('p0')).length;
+  t.same(
+    result.events.map((e) => [e.type, e.incidentId]),
+    [['opened', INCIDENTS + 1]],
+  );
+  t.equal(walks, 0, 'grouping walked no subject map');
+  t.ok(mapSets < 20, `the step filled no copy of a map (${mapSets} Map#set calls)`);
+  shared(t, second, result, ['p7'], []);
+  unchanged(t, second, before);
 });
 
 t.test('a subject seen for the first time joins 5,000 without a copy of them', async (t) => {
@@ -142,7 +166,7 @@ t.test('a subject seen for the first time joins 5,000 without a copy of them', a
   );
   t.equal(result.state.subjects.size, FLEET + 1);
   t.equal([...result.state.subjects.keys()].at(-1), 'new-probe', 'added last, as a Map would');
-  t.equal(walks, 0, 'the step walked none of the state maps');
+  t.equal(walks, 0, 'the step walked no subject or incident map');
   t.ok(mapSets < 20, `the step filled no copy of a map (${mapSets} Map#set calls)`);
   shared(t, state, result, ['new-probe'], []);
   unchanged(t, state, before);
@@ -157,7 +181,7 @@ t.test('an acknowledgement among 200 incidents touches that incident only', asyn
   t.ok(result.ok);
   if (!result.ok) return;
   t.match(result.state.incidents.get(42), { state: 'acknowledged', acknowledgedBy: 'alice' });
-  t.equal(walks, 0, 'the command walked none of the state maps');
+  t.equal(walks, 0, 'the command walked no subject or incident map');
   t.ok(mapSets < 20, `the command filled no copy of a map (${mapSets} Map#set calls)`);
   shared(t, state, result, [], [42]);
   unchanged(t, state, before);
