@@ -97,8 +97,8 @@ exit: 0 valid · 78 bad config`,
   --open              only incidents not yet resolved
   --json              print them as JSON
 
-Reads the store named by store.path; safe beside a running daemon. Needs only the store, not the
-daemon's secrets.
+Reads the store named by store.path (or store.postgres); safe beside a running daemon. Needs only
+the store (and its URL's variable), not the daemon's other secrets.
 
 exit: 0 listed · 1 no store or an unreadable one · 78 bad config`,
     positionals: 'config',
@@ -194,7 +194,7 @@ exit: 0 printed · 1 not a push probe, or its token is not set · 78 bad config`
     summary: "print an incident's post-incident review as Markdown",
     help: `${CONFIG_OPTION}
 
-Reads the store named by store.path; needs only the store.
+Reads the store named by store.path (or store.postgres); needs only the store.
 
 exit: 0 printed · 1 unknown incident or no store · 78 bad config`,
     positionals: 'id',

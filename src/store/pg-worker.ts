@@ -37,6 +37,7 @@ const types = {
 };
 
 interface Connection {
+  handle: number;
   url: string;
   client: pg.Client | null;
 }
@@ -82,6 +83,12 @@ async function connected(conn: Connection, timeoutMs: number): Promise<pg.Client
   } catch (err) {
     client.end().catch(() => undefined);
     throw err;
+  }
+  // A connect that outlived its call's deadline may finish after a newer one, or after close.
+  if (conn.client || connections.get(conn.handle) !== conn) {
+    client.end().catch(() => undefined);
+    if (conn.client) return conn.client;
+    throw new Error('the store is closed');
   }
   conn.client = client;
   return client;
@@ -156,7 +163,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     return { ok: true, results: [] };
   }
   if (req.op === 'open') {
-    const conn: Connection = { url: req.url, client: null };
+    const conn: Connection = { handle: req.handle, url: req.url, client: null };
     connections.set(req.handle, conn);
     const newer = await within(conn, req.timeoutMs, (client) => migrate(client, req.migrations, req.lockKey));
     return newer === null ? { ok: true, results: [] } : { ok: true, results: [], newerSchema: newer };

@@ -10,6 +10,8 @@ import { deadFromRow, oncallFromRow, type DeadMessage, type DeadRow, type Oncall
 import { PG_MIGRATIONS, PG_TABLES } from './pg-migrations.js';
 import { SQL } from './pg-statements.js';
 import type { Statement, StatementResult, WorkerReply, WorkerRequest } from './pg-worker.js';
+
+export type { Statement, StatementResult } from './pg-worker.js';
 import {
   incidentFromRow,
   incidentParams,
@@ -136,6 +138,16 @@ export class PostgresStore implements Store {
     const backoffMs = Math.min(Math.max(2 * (this.#down?.backoffMs ?? 0), MIN_BACKOFF_MS), MAX_BACKOFF_MS);
     this.#down = { reason: reply.error.message, backoffMs, until: performance.now() + backoffMs };
     throw new StoreUnavailableError(`${this.name} is unavailable: ${reply.error.message}`);
+  }
+
+  /**
+   * Runs other statements on this store's connection, in one transaction with `tx`: for the parts of
+   * vigil that keep their own tables in the same database. A session-level advisory lock taken here is
+   * lost with the connection, which is dropped (and reopened by the next call) whenever it fails.
+   * Throws StoreUnavailableError or PostgresQueryError like every other method.
+   */
+  query(statements: Statement[], tx = false): StatementResult[] {
+    return this.#run(statements, tx);
   }
 
   #rows<T>(text: string, ...values: unknown[]): T[] {

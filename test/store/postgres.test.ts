@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { StoreError, StoreUnavailableError } from '../../src/store/errors.js';
 import { PG_SCHEMA_VERSION } from '../../src/store/pg-migrations.js';
-import { openPostgresStore } from '../../src/store/postgres.js';
+import { openPostgresStore, PostgresQueryError } from '../../src/store/postgres.js';
 import { WriteBehindStore } from '../../src/store/write-behind.js';
 import type { OutboundMessage } from '../../src/types.js';
 import { startPostgres, SUPERUSER_PASSWORD } from '../helpers/pg.js';
@@ -173,4 +173,14 @@ t.test('a database written by a newer vigil is refused; no message carries the p
   })();
   t.match(closed?.message, /ECONNREFUSED/);
   t.notMatch(closed?.message, new RegExp(SUPERUSER_PASSWORD.replace(/[^\w]/g, '.')), 'nor here');
+});
+
+t.test('query: statements of other parts of vigil on the store connection, in one transaction', async (t) => {
+  const store = openPostgresStore(await database());
+  t.teardown(() => store.close());
+  const [, inserted] = store.query([{ text: 'CREATE TABLE members (name text PRIMARY KEY)' }, { text: 'INSERT INTO members VALUES ($1), ($2) RETURNING name', values: ['vigil-a', 'vigil-b'] }], true);
+  t.same(inserted?.rows, [{ name: 'vigil-a' }, { name: 'vigil-b' }]);
+  const duplicate = [{ text: 'INSERT INTO members VALUES ($1)', values: ['vigil-c'] }, { text: 'INSERT INTO members VALUES ($1)', values: ['vigil-a'] }];
+  t.throws(() => store.query(duplicate, true), new PostgresQueryError('duplicate key value violates unique constraint "members_pkey"', '23505'), 'a refused statement is a PostgresQueryError with its SQLSTATE');
+  t.same(store.query([{ text: 'SELECT count(*) AS n FROM members' }])[0]?.rows, [{ n: 2 }], 'the whole transaction rolled back');
 });
