@@ -45,14 +45,15 @@ export function keyProblem(host: ResolvedHost, err: Error): string {
   return `SSH to ${host.name}: ${source} does not hold a private key vigil can read`;
 }
 
-export function classify(host: ResolvedHost, pin: HostKeyPin, presented: Buffer | null, err: Error & { level?: string; code?: string }, timeoutMs: number): SshError {
+/** `presented`: the host keys the server offered during this connection's handshakes, in order. */
+export function classify(host: ResolvedHost, pin: HostKeyPin, presented: Buffer[], err: Error & { level?: string; code?: string }, timeoutMs: number): SshError {
   const at = target(host);
-  if (presented !== null && fingerprintOf(presented) !== pin.fingerprint) {
+  if (presented.length > 0 && presented.every((key) => fingerprintOf(key) !== pin.fingerprint)) {
     return new SshError(
       host.name,
       'host_key_mismatch',
       `SSH host key of ${at} does not match the pinned key: possible interception (man-in-the-middle), not connecting. ` +
-        `Expected ${pin.fingerprint}${pin.keyType ? ` (${pin.keyType})` : ''}, presented ${fingerprintOf(presented)} (${keyTypeOf(presented)})`,
+        `Expected ${pin.fingerprint}${pin.keyType ? ` (${pin.keyType})` : ''}, presented ${presented.map((key) => `${fingerprintOf(key)} (${keyTypeOf(key)})`).join(', ')}`,
     );
   }
   if (err.level === 'client-authentication') return new SshError(host.name, 'auth', `SSH to ${at}: authentication rejected (the server did not accept vigil's key for user "${host.user}")`);
