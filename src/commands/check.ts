@@ -9,7 +9,7 @@ import { createTransports, type Transports } from '../transport/index.js';
 import { openStore } from '../store/sqlite.js';
 import type { ProbeRun } from '../types.js';
 import type { PushBook } from '../probes/contract.js';
-import { type CheckReport, type CheckResult, exitCodeFor, formatReport, reportJson, worstOf } from './check-report.js';
+import { type CheckReport, type CheckResult, exitCodeFor, formatReport, problemOf, reportJson, worstOf } from './check-report.js';
 import { EXIT_CONFIG, loadOrReport } from './config.js';
 
 export interface CheckOptions {
@@ -86,6 +86,7 @@ async function checkOne(config: Config, probe: ResolvedProbe, log: Logger, trans
     durationMs: run.durationMs,
     skipped: false,
     cause: f.ok ? null : causeOf(probe, f.key),
+    problem: f.ok ? null : problemOf(f.code),
   }));
 }
 

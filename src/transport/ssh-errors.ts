@@ -1,8 +1,9 @@
 // Host-level SSH failures in an operator's words: refused, timeout, DNS, authentication, host key mismatch, lost.
+import { keyscanLine } from '../config/schema.js';
 import type { ResolvedHost } from '../config/types.js';
 import { type HostKeyPin, fingerprintOf, keyTypeOf } from './ssh-hostkey.js';
 
-export type SshFailureKind = 'refused' | 'timeout' | 'dns' | 'auth' | 'host_key_mismatch' | 'closed' | 'unavailable';
+export type SshFailureKind = 'refused' | 'timeout' | 'dns' | 'auth' | 'host_key_mismatch' | 'not_pinned' | 'closed' | 'unavailable';
 
 /** A host-level failure: the host, not the service behind it, is what failed. */
 export class SshError extends Error {
@@ -34,6 +35,19 @@ export function tunnelDown(host: ResolvedHost, dst: string): SshError {
 
 export function target(host: ResolvedHost): string {
   return `${host.name} (${host.user}@${host.address}:${host.port})`;
+}
+
+/**
+ * The config gives no key to check the host against (a host_key that is not a key line): not an
+ * interception, and nothing vigil will connect to until a real key is pinned.
+ */
+export function notPinned(host: ResolvedHost, reason: Error): SshError {
+  return new SshError(
+    host.name,
+    'not_pinned',
+    `SSH host key of ${target(host)} is not pinned (${reason.message}): vigil does not connect to a host it cannot verify; ` +
+      `get the key from a trusted network with: ${keyscanLine(host.address, host.port)}`,
+  );
 }
 
 /** Why the private key cannot be used, without a byte of the key or passphrase in the message. */

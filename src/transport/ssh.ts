@@ -5,7 +5,7 @@ import ssh2 from 'ssh2';
 import type { Client, ServerHostKeyAlgorithm } from 'ssh2';
 import type { ResolvedHost } from '../config/types.js';
 import type { Finding } from '../types.js';
-import { SshError, classify, keyProblem, target } from './ssh-errors.js';
+import { SshError, classify, keyProblem, notPinned, target } from './ssh-errors.js';
 import { ChannelOpenError, ConnectionLostError, type ExecOptions, type ExecResult, HostSilentError, runOnChannel } from './ssh-exec.js';
 import { fingerprintOf, hostKeyAlgorithms, keyTypeOf, nextAlgorithms, readPin } from './ssh-hostkey.js';
 import { LocalTunnel } from './ssh-tunnel.js';
@@ -127,7 +127,7 @@ export class SshTransport {
     const severity = h?.unreachable_severity;
     return error === null
       ? { key: `host:${host}`, ok: true, message: `${host} reachable over SSH${h ? ` (${h.address}:${h.port})` : ''}` }
-      : { key: `host:${host}`, ok: false, ...(severity ? { severity } : {}), message: error.message };
+      : { key: `host:${host}`, ok: false, ...(severity ? { severity } : {}), message: error.message, code: error.code };
   }
 
   async close(): Promise<void> {
@@ -176,13 +176,13 @@ export class SshTransport {
         conn.failures += 1;
         conn.lastError = err;
         conn.retryAt = Date.now() + retry.createTimeout(conn.failures - 1, BACKOFF);
-        const level = err.kind === 'host_key_mismatch' ? 'error' : 'warn';
+        const level = err.kind === 'host_key_mismatch' || err.kind === 'not_pinned' ? 'error' : 'warn';
         this.#log[level]({ host: host.name, kind: err.kind, code: err.code, retryInMs: conn.retryAt - Date.now() }, err.message);
         client?.end();
         reject(err);
       };
       const pin = readPin(host);
-      if (pin instanceof Error) return fail(new SshError(host.name, 'unavailable', pin.message));
+      if (pin instanceof Error) return fail(notPinned(host, pin));
       const key = ssh2.utils.parseKey(host.privateKey ?? '', host.passphrase ?? undefined);
       if (key instanceof Error) return fail(new SshError(host.name, 'auth', keyProblem(host, key)));
 

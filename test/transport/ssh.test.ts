@@ -97,9 +97,13 @@ t.test('a host without a pin is refused before any connection', async (t) => {
   const fake = await startSshServer(t);
   const ssh = transportFor(t, [hostFor(fake, { host_key: undefined })]);
   const err = await failure(run(ssh));
-  t.equal(err.kind, 'unavailable');
-  t.match(err.message, /no pinned host key/);
+  t.equal(err.kind, 'not_pinned');
+  t.equal(err.code, 'VIGIL_ERR_SSH_NOT_PINNED', 'not taken for an interception');
+  t.match(err.message, /^SSH host key of app-1 \(vigil@127\.0\.0\.1:\d+\) is not pinned \(host app-1 has no pinned host key/);
+  t.match(err.message, /get the key from a trusted network with: ssh-keyscan -p \d+ -t ed25519 127\.0\.0\.1 \| ssh-keygen -lf -$/);
+  t.notMatch(err.message, /interception/);
   t.equal(fake.stats.connections, 0);
+  t.match(ssh.hostFinding('app-1', err), { key: 'host:app-1', ok: false, code: 'VIGIL_ERR_SSH_NOT_PINNED' });
 });
 
 t.test('rejected authentication, refused and silent hosts are host failures in their own words', async (t) => {
