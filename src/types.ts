@@ -31,6 +31,8 @@ export interface Finding {
   values?: Record<string, number>;
   /** The service this finding is about when it differs from the probe's (compose_ps). */
   service?: string;
+  /** Stable code of the error behind a failure where one names its kind (VIGIL_ERR_SSH_NOT_PINNED …). */
+  code?: string;
 }
 
 export type ProbeOutcome = 'success' | 'failure' | 'error' | 'timeout';

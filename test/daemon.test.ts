@@ -21,7 +21,9 @@ t.test('a run cut short by shutdown is not a failure: no incident opens as vigil
   // The probe's own timeout is longer than the stop lets any run go on: shutdown aborts it.
   const config = oneProbe(dir, `${silent.url}/health`, { intervalMs: 1_000, timeoutMs: 30_000 });
   const daemon = await Daemon.start({ config, log: pino({ enabled: false }), version: 'test', listen: false });
-  await new Promise((r) => setTimeout(r, 1_500)); // the first run is due within its 1 s period, then hangs
+  // The first run is due within its 1 s period, then hangs: stop only once it is in flight.
+  await waitFor(() => silent.open() > 0, 30_000, () => 'the probe never connected');
+  t.equal(daemon.state.subjects.get('backend-health'), undefined, 'nothing recorded while the run is in flight');
   const started = Date.now();
   await daemon.stop();
   t.ok(Date.now() - started < 12_000, `stopped in ${Date.now() - started} ms`);

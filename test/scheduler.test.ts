@@ -1,9 +1,12 @@
 import { pino } from 'pino';
 import t from 'tap';
 import { Scheduler, TimeoutError, spreadOffset, type RunFn } from '../src/scheduler.js';
+import { waitFor } from './helpers/vigil-process.js';
 
 const log = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Bounds that only catch a hang: a busy 2-core machine may take seconds where an idle one takes milliseconds. */
+const HANG_MS = 20_000;
 
 t.test('first runs are spread over the interval by a stable hash of the id', async (t) => {
   const offsets = Array.from({ length: 200 }, (_, i) => spreadOffset(`probe-${i}`, 10_000));
@@ -26,7 +29,7 @@ t.test('a probe never runs twice at once; a slow run makes the next one skip', a
   };
   const s = new Scheduler({ concurrency: 10, run, log });
   s.schedule([{ id: 'slow', intervalMs: 50, schedule: null, timeoutMs: 1_000 }]);
-  await sleep(700);
+  await waitFor(() => runs >= 2 && s.skipped > 0, HANG_MS, () => `${runs} runs, ${s.skipped} skipped`);
   await s.stop();
   t.equal(maxActive, 1, 'at most one run of a probe at a time');
   t.ok(runs >= 2, `it ran repeatedly (${runs})`);
@@ -48,8 +51,7 @@ t.test('the global concurrency cap holds and lag is reported', async (t) => {
   const s = new Scheduler({ concurrency: 3, run, log, onLag: (l) => lags.push(l) });
   s.schedule(Array.from({ length: 12 }, (_, i) => ({ id: `p${i}`, intervalMs: 100, schedule: null, timeoutMs: 1_000 })));
   t.notOk(s.firstRoundDone());
-  await sleep(600);
-  t.ok(s.firstRoundDone(), 'every probe ran once');
+  await waitFor(() => s.firstRoundDone(), HANG_MS, () => `ran ${[...ran].join(', ')}`);
   await s.stop();
   t.equal(ran.size, 12);
   t.ok(maxActive <= 3, `never more than 3 in flight (saw ${maxActive})`);
@@ -69,8 +71,7 @@ t.test('the timeout aborts the run through its signal', async (t) => {
   const s = new Scheduler({ concurrency: 1, run, log });
   s.schedule([{ id: 'hang', intervalMs: 300, schedule: null, timeoutMs: 100 }]);
   // The first run lands somewhere in the period; wait for it with a generous bound.
-  const started = Date.now();
-  while (!reason && Date.now() - started < 15_000) await sleep(50);
+  await waitFor(() => reason, HANG_MS, () => 'the run was never aborted');
   await s.stop();
   t.ok(reason instanceof TimeoutError, 'aborted with a TimeoutError');
   t.equal((reason as TimeoutError).code, 'VIGIL_ERR_TIMEOUT');
@@ -87,8 +88,7 @@ t.test('a run that ignores its signal is abandoned and frees its slot', async (t
     { id: 'stuck', intervalMs: 300, schedule: null, timeoutMs: 50 },
     { id: 'next', intervalMs: 300, schedule: null, timeoutMs: 50 },
   ]);
-  const started = Date.now();
-  while (!calls.includes('next') && Date.now() - started < 10_000) await sleep(50);
+  await waitFor(() => calls.includes('next'), HANG_MS, () => `calls: ${calls.join(', ')}`);
   await s.stop(100);
   t.ok(calls.includes('stuck') && calls.includes('next'), 'the other probe still got the only slot');
 });
@@ -97,8 +97,7 @@ t.test('cron schedules run through node-cron', async (t) => {
   let runs = 0;
   const s = new Scheduler({ concurrency: 1, run: async () => void runs++, log });
   s.schedule([{ id: 'every-second', intervalMs: 1_000, schedule: '* * * * * *', timeoutMs: 500 }]);
-  const started = Date.now();
-  while (runs < 2 && Date.now() - started < 10_000) await sleep(50);
+  await waitFor(() => runs >= 2, HANG_MS, () => `${runs} runs`);
   await s.stop();
   t.ok(runs >= 2, `ran on its cron schedule (${runs} runs)`);
   const after = runs;
@@ -113,33 +112,43 @@ t.test('rescheduling keeps unchanged probes and drops removed ones', async (t) =
     { id: 'keep', intervalMs: 100, schedule: null, timeoutMs: 50 },
     { id: 'drop', intervalMs: 100, schedule: null, timeoutMs: 50 },
   ]);
-  await sleep(300);
+  await waitFor(() => seen.includes('keep') && seen.includes('drop'), HANG_MS, () => `seen: ${seen.join(', ')}`);
   s.schedule([
     { id: 'keep', intervalMs: 100, schedule: null, timeoutMs: 50 },
     { id: 'add', intervalMs: 100, schedule: null, timeoutMs: 50 },
   ]);
   t.equal(s.size, 2);
   seen.length = 0;
-  await sleep(400);
+  // Several intervals of both: a probe still scheduled every 100 ms would have run meanwhile.
+  const count = (id: string) => seen.filter((x) => x === id).length;
+  await waitFor(() => count('keep') >= 3 && count('add') >= 3, HANG_MS, () => `seen: ${seen.join(', ')}`);
   await s.stop();
-  t.ok(seen.includes('keep') && seen.includes('add'));
   t.notOk(seen.includes('drop'), 'a removed probe no longer runs');
   t.notOk(s.healthy(), 'a stopped scheduler is not healthy');
 });
 
 t.test('stop waits for in-flight runs', async (t) => {
+  let started = false;
   let finished = false;
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
   const s = new Scheduler({
     concurrency: 1,
     log,
     run: async () => {
-      await sleep(200);
+      started = true;
+      await held;
       finished = true;
     },
   });
-  s.schedule([{ id: 'a', intervalMs: 20, schedule: null, timeoutMs: 1_000 }]);
-  while (!s.healthy()) await sleep(5);
-  await sleep(60);
-  await s.stop();
+  s.schedule([{ id: 'a', intervalMs: 20, schedule: null, timeoutMs: 60_000 }]);
+  // Stop only once a run is in flight, else there is nothing to wait for.
+  await waitFor(() => started, HANG_MS, () => 'no run started');
+  let stopped = false;
+  const stopping = s.stop(60_000).then(() => (stopped = true));
+  await sleep(200);
+  t.notOk(stopped, 'stop has not resolved while the run is held');
+  release();
+  await stopping;
   t.ok(finished, 'the run in flight completed before stop resolved');
 });

@@ -20,6 +20,26 @@ export interface CheckResult {
    * `database:<name>` for a database probe; null for a probe's own failure.
    */
   cause?: string | null;
+  /**
+   * What kind of host failure it is where that changes what to do: "host key not pinned" (fix the
+   * config) apart from "possible interception" (a key other than the pinned one: stop and look).
+   */
+  problem?: string | null;
+}
+
+const PROBLEMS: Record<string, string> = {
+  VIGIL_ERR_SSH_NOT_PINNED: 'host key not pinned',
+  VIGIL_ERR_SSH_HOST_KEY_MISMATCH: 'possible interception',
+};
+
+/** The report's label for a finding's error code, or null for a failure that needs none. */
+export function problemOf(code: string | undefined): string | null {
+  return code === undefined ? null : (PROBLEMS[code] ?? null);
+}
+
+/** ` [host key not pinned]` after a row's name, or nothing. */
+function tag(r: CheckResult): string {
+  return r.problem ? ` [${r.problem}]` : '';
 }
 
 export interface CheckReport {
@@ -111,7 +131,7 @@ export function formatReport(report: CheckReport, opts: FormatOptions): string {
       const first = members[0]!;
       const worst = worstOf(members) ?? 'S4';
       const probes = [...new Set(members.map((m) => m.probe))];
-      lines.push(`  ${paint(worst, worst)} ${first.cause}  ${first.message}`);
+      lines.push(`  ${paint(worst, worst)} ${first.cause}${tag(first)}  ${first.message}`);
       lines.push(`       ${paint('dim', `takes down ${plural(probes.length, 'probe')}: ${probes.join(', ')}`)}`);
     }
     const own = envResults.filter((r) => !grouped.has(r));
@@ -125,7 +145,7 @@ export function formatReport(report: CheckReport, opts: FormatOptions): string {
           lines.push(`    ${paint('ok', 'ok')} ${r.key}  ${r.message}`);
         } else {
           const sev = r.severity ?? 'S4';
-          lines.push(`    ${paint(sev, sev)} ${label(r)}  ${r.message}`);
+          lines.push(`    ${paint(sev, sev)} ${label(r)}${tag(r)}  ${r.message}`);
           if (r.evidence) for (const e of r.evidence.split('\n').slice(0, 12)) lines.push(`         ${paint('dim', e)}`);
         }
       }
@@ -139,7 +159,7 @@ export function formatReport(report: CheckReport, opts: FormatOptions): string {
     const first = worst[0]!;
     const what = first.cause && grouped.has(first) ? first.cause : label(first);
     const more = worst.length > 1 ? ` (and ${worst.length - 1} more at ${report.worst})` : '';
-    lines.push(`Worst: ${paint(report.worst, report.worst)} ${what} on ${first.environment}/${first.service}: ${first.message}${more}`);
+    lines.push(`Worst: ${paint(report.worst, report.worst)} ${what}${tag(first)} on ${first.environment}/${first.service}: ${first.message}${more}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -162,6 +182,7 @@ export function reportJson(report: CheckReport): unknown {
       message: r.message,
       evidence: r.evidence,
       cause: r.cause ?? null,
+      problem: r.problem ?? null,
       duration_ms: Math.round(r.durationMs),
     })),
   };

@@ -8,7 +8,7 @@ import { isRunnable, runProbe } from '../probes/index.js';
 import { createTransports, type Transports } from '../transport/index.js';
 import type { ProbeRun } from '../types.js';
 import type { PushBook } from '../probes/contract.js';
-import { type CheckReport, type CheckResult, exitCodeFor, formatReport, reportJson, worstOf } from './check-report.js';
+import { type CheckReport, type CheckResult, exitCodeFor, formatReport, problemOf, reportJson, worstOf } from './check-report.js';
 import { EXIT_CONFIG, loadOrReport, openExistingStore } from './config.js';
 
 export interface CheckOptions {
@@ -85,6 +85,7 @@ async function checkOne(config: Config, probe: ResolvedProbe, log: Logger, trans
     durationMs: run.durationMs,
     skipped: false,
     cause: f.ok ? null : causeOf(probe, f.key),
+    problem: f.ok ? null : problemOf(f.code),
   }));
 }
 

@@ -1,8 +1,9 @@
 // Host-level SSH failures in an operator's words: refused, timeout, DNS, authentication, host key mismatch, lost.
+import { keyscanLine } from '../config/schema.js';
 import type { ResolvedHost } from '../config/types.js';
 import { type HostKeyPin, fingerprintOf, keyTypeOf } from './ssh-hostkey.js';
 
-export type SshFailureKind = 'refused' | 'timeout' | 'dns' | 'auth' | 'host_key_mismatch' | 'closed' | 'unavailable';
+export type SshFailureKind = 'refused' | 'timeout' | 'dns' | 'auth' | 'host_key_mismatch' | 'not_pinned' | 'closed' | 'unavailable';
 
 /** A host-level failure: the host, not the service behind it, is what failed. */
 export class SshError extends Error {
@@ -36,6 +37,19 @@ export function target(host: ResolvedHost): string {
   return `${host.name} (${host.user}@${host.address}:${host.port})`;
 }
 
+/**
+ * The config gives no key to check the host against (a host_key that is not a key line): not an
+ * interception, and nothing vigil will connect to until a real key is pinned.
+ */
+export function notPinned(host: ResolvedHost, reason: Error): SshError {
+  return new SshError(
+    host.name,
+    'not_pinned',
+    `SSH host key of ${target(host)} is not pinned (${reason.message}): vigil does not connect to a host it cannot verify; ` +
+      `get the key from a trusted network with: ${keyscanLine(host.address, host.port)}`,
+  );
+}
+
 /** Why the private key cannot be used, without a byte of the key or passphrase in the message. */
 export function keyProblem(host: ResolvedHost, err: Error): string {
   const source = host.private_key_env !== undefined ? `private_key_env ${host.private_key_env}` : `private_key_file ${host.private_key_file ?? ''}`;
@@ -45,14 +59,15 @@ export function keyProblem(host: ResolvedHost, err: Error): string {
   return `SSH to ${host.name}: ${source} does not hold a private key vigil can read`;
 }
 
-export function classify(host: ResolvedHost, pin: HostKeyPin, presented: Buffer | null, err: Error & { level?: string; code?: string }, timeoutMs: number): SshError {
+/** `presented`: the host keys the server offered during this connection's handshakes, in order. */
+export function classify(host: ResolvedHost, pin: HostKeyPin, presented: Buffer[], err: Error & { level?: string; code?: string }, timeoutMs: number): SshError {
   const at = target(host);
-  if (presented !== null && fingerprintOf(presented) !== pin.fingerprint) {
+  if (presented.length > 0 && presented.every((key) => fingerprintOf(key) !== pin.fingerprint)) {
     return new SshError(
       host.name,
       'host_key_mismatch',
       `SSH host key of ${at} does not match the pinned key: possible interception (man-in-the-middle), not connecting. ` +
-        `Expected ${pin.fingerprint}${pin.keyType ? ` (${pin.keyType})` : ''}, presented ${fingerprintOf(presented)} (${keyTypeOf(presented)})`,
+        `Expected ${pin.fingerprint}${pin.keyType ? ` (${pin.keyType})` : ''}, presented ${presented.map((key) => `${fingerprintOf(key)} (${keyTypeOf(key)})`).join(', ')}`,
     );
   }
   if (err.level === 'client-authentication') return new SshError(host.name, 'auth', `SSH to ${at}: authentication rejected (the server did not accept vigil's key for user "${host.user}")`);

@@ -40,9 +40,36 @@ export function readPin(host: ResolvedHost): HostKeyPin | Error {
   return { fingerprint: fingerprintOf(parsed.getPublicSSH()), keyType: parsed.type };
 }
 
+/** Every host key algorithm vigil accepts, in the order it asks for them (ssh2's default order). */
+const ALL_HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+
 /** Host key algorithms to offer so that the server presents the pinned key and not another of its keys. */
 export function hostKeyAlgorithms(keyType: string | null): string[] | undefined {
   if (keyType === null) return undefined;
   if (keyType === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
   return [keyType];
+}
+
+/** The algorithms left once keys of these types are ruled out. */
+function algorithmsWithout(types: string[]): string[] {
+  const excluded = new Set(types.flatMap((type) => hostKeyAlgorithms(type) ?? []));
+  return ALL_HOST_KEY_ALGORITHMS.filter((algorithm) => !excluded.has(algorithm));
+}
+
+/** ssh2's error when the server holds no host key of the algorithms asked for. */
+const NO_HOST_KEY_OF_TYPE = /no matching host key format/;
+
+/**
+ * What to ask the server for after a handshake that did not reach the pinned key, or [] to give up.
+ * A bare fingerprint names no key type, so a server with several host keys is asked for each of its
+ * types in turn until it presents the pinned key. A key line whose type the server does not have is
+ * asked once for the others, so that the refusal names the key the server holds instead.
+ * `asked`: this handshake's algorithms; `presentedTypes`: the types of every key presented so far;
+ * `mismatched`: this handshake presented a key that is not the pinned one.
+ */
+export function nextAlgorithms(pin: HostKeyPin, asked: string[] | undefined, presentedTypes: string[], mismatched: boolean, error: string): string[] {
+  if (pin.keyType === null) return mismatched ? algorithmsWithout(presentedTypes) : [];
+  const pinnedOnly = hostKeyAlgorithms(pin.keyType);
+  const firstTry = asked !== undefined && pinnedOnly !== undefined && asked.length === pinnedOnly.length && asked.every((a, i) => a === pinnedOnly[i]);
+  return firstTry && presentedTypes.length === 0 && NO_HOST_KEY_OF_TYPE.test(error) ? algorithmsWithout([pin.keyType]) : [];
 }

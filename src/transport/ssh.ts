@@ -5,9 +5,9 @@ import ssh2 from 'ssh2';
 import type { Client, ServerHostKeyAlgorithm } from 'ssh2';
 import type { ResolvedHost } from '../config/types.js';
 import type { Finding } from '../types.js';
-import { SshError, classify, keyProblem, target } from './ssh-errors.js';
+import { SshError, classify, keyProblem, notPinned, target } from './ssh-errors.js';
 import { ChannelOpenError, ConnectionLostError, type ExecOptions, type ExecResult, HostSilentError, runOnChannel } from './ssh-exec.js';
-import { fingerprintOf, hostKeyAlgorithms, readPin } from './ssh-hostkey.js';
+import { fingerprintOf, hostKeyAlgorithms, keyTypeOf, nextAlgorithms, readPin } from './ssh-hostkey.js';
 import { LocalTunnel } from './ssh-tunnel.js';
 
 export { SshError, type SshFailureKind } from './ssh-errors.js';
@@ -127,7 +127,7 @@ export class SshTransport {
     const severity = h?.unreachable_severity;
     return error === null
       ? { key: `host:${host}`, ok: true, message: `${host} reachable over SSH${h ? ` (${h.address}:${h.port})` : ''}` }
-      : { key: `host:${host}`, ok: false, ...(severity ? { severity } : {}), message: error.message };
+      : { key: `host:${host}`, ok: false, ...(severity ? { severity } : {}), message: error.message, code: error.code };
   }
 
   async close(): Promise<void> {
@@ -162,72 +162,88 @@ export class SshTransport {
 
   #open(conn: Conn, timeoutMs: number): Promise<Client> {
     const { host } = conn;
+    const deadline = Date.now() + timeoutMs;
     return new Promise<Client>((resolve, reject) => {
-      const client = new ssh2.Client();
-      conn.handshaking = client;
       let settled = false;
-      let presented: Buffer | null = null;
+      /** The handshake that counts: a later one (asking for another key type) supersedes it. */
+      let client: Client | null = null;
+      /** Every host key the server presented across this connection's handshakes. */
+      const presented: Buffer[] = [];
       const fail = (err: SshError) => {
         if (settled) return;
         settled = true;
-        if (conn.handshaking === client) conn.handshaking = null;
+        if (client && conn.handshaking === client) conn.handshaking = null;
         conn.failures += 1;
         conn.lastError = err;
         conn.retryAt = Date.now() + retry.createTimeout(conn.failures - 1, BACKOFF);
-        const level = err.kind === 'host_key_mismatch' ? 'error' : 'warn';
+        const level = err.kind === 'host_key_mismatch' || err.kind === 'not_pinned' ? 'error' : 'warn';
         this.#log[level]({ host: host.name, kind: err.kind, code: err.code, retryInMs: conn.retryAt - Date.now() }, err.message);
-        client.end();
+        client?.end();
         reject(err);
       };
       const pin = readPin(host);
-      if (pin instanceof Error) return fail(new SshError(host.name, 'unavailable', pin.message));
+      if (pin instanceof Error) return fail(notPinned(host, pin));
       const key = ssh2.utils.parseKey(host.privateKey ?? '', host.passphrase ?? undefined);
       if (key instanceof Error) return fail(new SshError(host.name, 'auth', keyProblem(host, key)));
 
-      client.on('ready', () => {
-        settled = true;
-        if (conn.handshaking === client) conn.handshaking = null;
-        if (conn.dropped) {
-          client.end();
-          return reject(new SshError(host.name, 'closed', `host ${host.name} was removed or changed while connecting`));
-        }
-        conn.client = client;
-        conn.failures = 0;
-        conn.lastError = null;
-        this.#log.info({ host: host.name, address: host.address, port: host.port }, 'ssh connected');
-        resolve(client);
-      });
-      client.on('error', (err: Error & { level?: string; code?: string }) => {
-        if (!settled) return fail(classify(host, pin, presented, err, timeoutMs));
-        this.#log.warn({ host: host.name, level: err.level, code: err.code }, `ssh connection to ${host.name} failed: ${err.message}`);
-      });
-      client.on('close', () => {
-        fail(new SshError(host.name, 'closed', `SSH to ${target(host)}: the server closed the connection during the handshake`));
-        this.#closed(conn, client);
-      });
-      const algorithms = hostKeyAlgorithms(pin.keyType);
-      try {
-        client.connect({
-          host: host.address,
-          port: host.port,
-          username: host.user,
-          privateKey: host.privateKey ?? '',
-          ...(host.passphrase !== null ? { passphrase: host.passphrase } : {}),
-          readyTimeout: timeoutMs,
-          keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-          keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-          ...(algorithms ? { algorithms: { serverHostKey: algorithms as ServerHostKeyAlgorithm[] } } : {}),
-          // Never connected through on a mismatch: returning false aborts the handshake before authentication.
-          hostVerifier: (raw: Buffer) => {
-            presented = Buffer.from(raw);
-            return fingerprintOf(presented) === pin.fingerprint;
-          },
+      const attempt = (algorithms: string[] | undefined): void => {
+        const current = new ssh2.Client();
+        client = current;
+        conn.handshaking = current;
+        let mismatched = false;
+        current.on('ready', () => {
+          settled = true;
+          if (conn.handshaking === current) conn.handshaking = null;
+          if (conn.dropped) {
+            current.end();
+            return reject(new SshError(host.name, 'closed', `host ${host.name} was removed or changed while connecting`));
+          }
+          conn.client = current;
+          conn.failures = 0;
+          conn.lastError = null;
+          this.#log.info({ host: host.name, address: host.address, port: host.port }, 'ssh connected');
+          resolve(current);
         });
-        // Commands are a handful of small packets each way; Nagle's delay would dominate them.
-        client.setNoDelay(true);
-      } catch (err) {
-        fail(new SshError(host.name, 'unavailable', `SSH to ${target(host)} could not start: ${(err as Error).message}`));
-      }
+        current.on('error', (err: Error & { level?: string; code?: string }) => {
+          if (settled) return this.#log.warn({ host: host.name, level: err.level, code: err.code }, `ssh connection to ${host.name} failed: ${err.message}`);
+          if (client !== current) return;
+          const others = nextAlgorithms(pin, algorithms, presented.map(keyTypeOf), mismatched, err.message);
+          if (others.length > 0 && Date.now() < deadline && !conn.dropped) {
+            current.end();
+            return attempt(others);
+          }
+          fail(classify(host, pin, presented, err, timeoutMs));
+        });
+        current.on('close', () => {
+          if (client === current) fail(new SshError(host.name, 'closed', `SSH to ${target(host)}: the server closed the connection during the handshake`));
+          this.#closed(conn, current);
+        });
+        try {
+          current.connect({
+            host: host.address,
+            port: host.port,
+            username: host.user,
+            privateKey: host.privateKey ?? '',
+            ...(host.passphrase !== null ? { passphrase: host.passphrase } : {}),
+            readyTimeout: Math.max(1, deadline - Date.now()),
+            keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+            keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+            ...(algorithms ? { algorithms: { serverHostKey: algorithms as ServerHostKeyAlgorithm[] } } : {}),
+            // Never connected through on a mismatch: returning false aborts the handshake before authentication.
+            hostVerifier: (raw: Buffer) => {
+              const hostKey = Buffer.from(raw);
+              presented.push(hostKey);
+              mismatched = fingerprintOf(hostKey) !== pin.fingerprint;
+              return !mismatched;
+            },
+          });
+          // Commands are a handful of small packets each way; Nagle's delay would dominate them.
+          current.setNoDelay(true);
+        } catch (err) {
+          fail(new SshError(host.name, 'unavailable', `SSH to ${target(host)} could not start: ${(err as Error).message}`));
+        }
+      };
+      attempt(hostKeyAlgorithms(pin.keyType));
     });
   }
 

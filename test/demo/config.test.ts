@@ -7,6 +7,7 @@ import { fillDemoConfig, readTemplate, templatePath } from '../../src/demo/confi
 import { ComposeLogs, playCompose, type ContainerState } from '../../src/demo/ssh-host.js';
 import { parseComposePs } from '../../src/probes/compose-ps.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { matchExactly } from '../helpers/match.js';
 
 const FINGERPRINT = 'SHA256:6u3YZzFIRuaYRIKZ76svvt09GjeqITlguxL+cogkUDo';
 
@@ -107,7 +108,7 @@ t.test('the demo VM plays docker compose ps and logs the way the compose probes 
   const ps = playCompose(`cd ${dir} && docker compose ps --all --format json`, compose);
   t.equal(ps.code, 0);
   const parsed = parseComposePs(ps.stdout ?? '');
-  t.match(parsed, [
+  matchExactly(t, parsed, [
     { service: 'backend', state: 'running', health: 'healthy' },
     { service: 'worker', state: 'running', health: 'unhealthy', status: 'Up 2 hours (unhealthy)' },
   ]);

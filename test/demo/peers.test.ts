@@ -5,6 +5,7 @@ import { startDemoRedis } from '../../src/demo/redis.js';
 import { startDemoBucket } from '../../src/demo/s3.js';
 import { queueHistory } from '../../src/probes/redis.js';
 import { pgFleet } from '../helpers/pg.js';
+import { matchExactly } from '../helpers/match.js';
 
 t.test('the demo Redis: AUTH, PING, INFO and LLEN for the redis probe; a stalled queue reads as stuck', async (t) => {
   let celery = 0;
@@ -16,7 +17,7 @@ t.test('the demo Redis: AUTH, PING, INFO and LLEN for the redis probe; a stalled
   t.teardown(() => queueHistory.forget('demo-redis'));
   const f = pgFleet(t, yaml(url), { U: url });
   const first = await f.run('demo-redis');
-  t.match(first.findings, [
+  matchExactly(t, first.findings, [
     { key: 'demo-redis', ok: true, message: /^PONG from 127\.0\.0\.1:\d+\/0 in \d+ms$/, evidence: /^redis 7\.0\.15 · role master/ },
     { key: 'demo-redis:memory', ok: true, message: /^3 MiB of maxmemory 256 MiB used \(1%, policy noeviction\)$/ },
     { key: 'demo-redis:queue:celery', ok: true, message: 'queue "celery": empty' },

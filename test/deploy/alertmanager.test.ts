@@ -6,14 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { parse } from 'yaml';
+import { findPeer, PEERS, skipWithout } from '../helpers/peers.js';
 
 const run = promisify(execFile);
+const AMTOOL = findPeer(PEERS.amtool) ?? PEERS.amtool.path;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONFIG = `${ROOT}deploy/alertmanager/alertmanager.yml`;
 
 async function amtool(...args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run('amtool', args, { timeout: 60_000 });
+    const { stdout, stderr } = await run(AMTOOL, args, { timeout: 60_000 });
     return { code: 0, out: stdout + stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
@@ -22,11 +24,7 @@ async function amtool(...args: string[]): Promise<{ code: number; out: string }>
   }
 }
 
-const present = await run('amtool', ['--version']).then(
-  () => true,
-  () => false,
-);
-const skip = !present && !process.env.CI ? 'amtool is not installed (bash .ci/run installs prometheus-alertmanager)' : false;
+const skip = skipWithout(PEERS.amtool);
 
 t.test('amtool check-config accepts deploy/alertmanager/alertmanager.yml', { skip }, async (t) => {
   const result = await amtool('check-config', CONFIG);

@@ -62,7 +62,7 @@ const canUnshare = await run('unshare', ['--mount', 'true']).then(
 );
 t.setTimeout(240_000); // four vigil start-ups on a busy machine
 
-const skip = !canUnshare && !process.env.CI ? 'needs `unshare --mount` (root) to put the key where each recipe does without touching this machine' : false;
+const skip = canUnshare ? false : 'needs `unshare --mount` (root) to put the key where each recipe does without touching this machine';
 
 /** `vigil validate` in a private mount namespace where `keyPath` (if given) holds the key, as the recipe arranges. */
 async function validateUnder(configFile: string, env: Record<string, string>, keyFile: string, keyPath: string | null): Promise<{ code: number; out: string }> {

@@ -1,19 +1,20 @@
 // Real Chromium against the real `vigil run`: the "Acknowledge" button of an alert the fake Discord received
 // opens the action page; a name and a tap acknowledge the incident, and #ops says so. Tampered and expired links: 403.
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import t from 'tap';
 import { ACTION_TOKEN_TTL_MS, actionTokenFor } from '../../src/action-token.js';
 import { FakeDiscord } from '../helpers/fake-discord.js';
+import { findPeer, PEERS, skipWithout } from '../helpers/peers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = findPeer(PEERS.chromium) ?? PEERS.chromium.path;
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const SECRET = 'e2e-action-secret-7d3f9a1c5e2b8d4f6a0c';
 
-const skip = !existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is not installed (bash .ci/run installs it)` : false;
+const skip = skipWithout(PEERS.chromium);
 
 t.test('acknowledging from the alert link in Chromium', { skip, timeout: 110_000 }, async (t) => {
   const { chromium } = await import('playwright-core');

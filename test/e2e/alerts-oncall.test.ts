@@ -8,6 +8,7 @@ import { FakeDiscord } from '../helpers/fake-discord.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
 import { Target, api } from './alerts-fleet.js';
+import { matchExactly } from '../helpers/match.js';
 
 t.setTimeout(180_000);
 
@@ -173,7 +174,7 @@ t.test('a refused token is loud, given up, on /status and in the metrics', async
     const s = await api(vigilPort, '/api/status');
     return s.body.undelivered?.length > 0 ? s.body : null;
   }, 20_000);
-  t.match(status.undelivered, [{ sink: 'betterstack_oncall', channel: 'oncall', incident_id: 1, event: 'opened', error: /401/ }]);
+  matchExactly(t, status.undelivered, [{ sink: 'betterstack_oncall', channel: 'oncall', incident_id: 1, event: 'opened', error: /401/ }]);
   const page = (await api(vigilPort, '/status')).body as string;
   t.match(page, /Messages given up \(1\)/);
   t.match((await api(vigilPort, '/metrics')).body, /vigil_notifications_total\{sink="betterstack_oncall",channel="oncall",outcome="rejected"\} 1\n/);

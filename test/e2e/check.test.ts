@@ -4,10 +4,12 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { fingerprintOf } from '../../src/transport/ssh-hostkey.js';
+import { generateKey, startSshServer } from '../helpers/ssh-server.js';
 import { VigilProcess, freePort } from '../helpers/vigil-process.js';
 
-async function runCheck(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = new VigilProcess(args);
+async function runCheck(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = new VigilProcess(args, env);
   const { code } = await p.exited;
   return { code, stdout: p.stdout, stderr: p.stderr };
 }
@@ -60,6 +62,53 @@ probes:
   const unknown = await runCheck(['check', '--config', file, '--only', 'nope']);
   t.equal(unknown.code, 78);
   t.match(unknown.stderr, /no probe with id "nope"/);
+});
+
+t.test('vigil check tells a host key not pinned apart from a possible interception', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-check-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const ssh = await startSshServer(t);
+  const stranger = Buffer.from(generateKey().public.split(' ')[1]!, 'base64');
+  const file = join(dir, 'vigil.yaml');
+  const host = (name: string, pin: string, extra = '') =>
+    `  ${name}: { environment: production, address: 127.0.0.1, port: ${ssh.port}, user: vigil, private_key_env: CHECK_SSH_KEY, ${pin}, compose_dir: /srv${extra} }`;
+  writeFileSync(
+    file,
+    `environments: { production: {} }
+hosts:
+${host('unpinned', 'host_key: "ssh-ed25519 the-key-goes-here"')}
+${host('impostor', `host_key_sha256: "${fingerprintOf(stranger)}"`, ', unreachable_severity: S1')}
+probes:
+  - { id: app-ps, type: compose_ps, environment: production, service: backend, host: unpinned, services: { backend: S1 } }
+  - { id: app-disks, type: host, environment: production, service: backend, host: unpinned }
+  - { id: db-ps, type: compose_ps, environment: production, service: db, host: impostor, services: { db: S1 } }
+`,
+  );
+  const env = { CHECK_SSH_KEY: ssh.clientKey.private };
+  const valid = await runCheck(['validate', '--config', file], env);
+  t.equal(valid.code, 0, `the config validates: ${valid.stderr}`);
+
+  const text = await runCheck(['check', '--config', file], env);
+  t.equal(text.code, 2, text.stderr);
+  t.match(text.stdout, /3 checks: 0 passed, 3 failed \(2 causes\)/);
+  t.match(
+    text.stdout,
+    /\n {2}S2 host:unpinned \[host key not pinned\] {2}SSH host key of unpinned \(vigil@127\.0\.0\.1:\d+\) is not pinned \(host unpinned: host_key is not a public key line[^\n]*; get the key from a trusted network with: ssh-keyscan -p \d+ -t ed25519 127\.0\.0\.1 \| ssh-keygen -lf -\n/,
+    'one row for the unpinned host, its own kind, with the line that gets the key',
+  );
+  t.match(text.stdout, /\n\s+takes down 2 probes: (app-ps, app-disks|app-disks, app-ps)\n/);
+  t.match(text.stdout, /S1 db-ps \(host:impostor\) \[possible interception\] {2}SSH host key of impostor [^\n]*possible interception \(man-in-the-middle\)/);
+  t.notMatch(text.stdout.split('\n').filter((l) => l.includes('unpinned')).join('\n'), /interception/, 'an unpinned host is not called an interception');
+  t.match(text.stdout.trim().split('\n').at(-1), /^Worst: S1 db-ps \(host:impostor\) \[possible interception\] on production\/db: /);
+  t.equal(ssh.stats.authAttempts, 0, 'vigil logged in to neither');
+
+  const json = await runCheck(['check', '--json', '--config', file], env);
+  const results = JSON.parse(json.stdout).results as Array<{ probe: string; problem: string | null }>;
+  t.same(
+    Object.fromEntries(results.map((r) => [r.probe, r.problem])),
+    { 'app-ps': 'host key not pinned', 'app-disks': 'host key not pinned', 'db-ps': 'possible interception' },
+    'JSON names the kind of each',
+  );
 });
 
 t.test('vigil validate and schema', async (t) => {

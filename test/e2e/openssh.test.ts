@@ -1,7 +1,6 @@
 // Interop with real OpenSSH: sshd on 127.0.0.1 with a ForceCommand that plays docker, compose probes and pg_ready through its forwarding.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -13,11 +12,11 @@ import { createTransports } from '../../src/transport/index.js';
 import type { Finding } from '../../src/types.js';
 import { startPostgres } from '../helpers/pg.js';
 import { FIXTURES, generateKey } from '../helpers/ssh-server.js';
-import { findPeer, PEERS, skipWithout } from '../helpers/peers.js';
+import { PEERS, skipWithout } from '../helpers/peers.js';
+import { baseSshdConfig, startSshd, stopSshd as stop } from '../helpers/sshd.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { freePort } from '../helpers/vigil-process.js';
 
-const SSHD = findPeer(PEERS.sshd) ?? PEERS.sshd.path;
 const skip = skipWithout(PEERS.sshd);
 if (skip) t.test('vigil against a real OpenSSH sshd', { skip }, () => undefined);
 else await main();
@@ -72,17 +71,7 @@ exec /bin/cat "$@"
   const port = await freePort();
   const sshLog = join(dir, 'sshd.log');
   writeFileSync(join(dir, 'sshd_config'), [
-    `Port ${port}`,
-    'ListenAddress 127.0.0.1',
-    `HostKey ${join(dir, 'host_ed25519')}`,
-    `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    'UsePAM no',
-    'StrictModes no',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'PubkeyAuthentication yes',
-    'PermitRootLogin prohibit-password',
+    ...baseSshdConfig({ port, hostKeys: [join(dir, 'host_ed25519')], pidFile: join(dir, 'sshd.pid'), authorizedKeys: join(dir, 'authorized_keys') }),
     'AllowTcpForwarding yes',
     `ForceCommand ${join(dir, 'force.sh')}`,
     // DEBUG1 logs each direct-tcpip request: the proof that the database probe went through sshd.
@@ -205,68 +194,4 @@ probes:
 
 function shq(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-async function startSshd(config: string, logFile: string, port: number): Promise<ChildProcess> {
-  execFileSync(SSHD, ['-t', '-f', config]);
-  const child = spawn(SSHD, ['-D', '-f', config, '-E', logFile], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) break;
-    if (await accepts(port)) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`sshd did not start: ${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : 'no log'}`);
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.on('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
-/** Stops sshd and the per-connection processes it forked (they outlive the listener), by pid. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const forked = descendants(child.pid);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  for (const pid of forked) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
-  }
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-}
-
-function descendants(pid: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The parent pid is the 2nd field after the parenthesised command name.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parentOf.set(Number(entry), ppid);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const [p, pp] of parentOf) if (pp === parent) {
-      found.push(p);
-      queue.push(p);
-    }
-  }
-  return found;
 }

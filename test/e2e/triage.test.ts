@@ -15,6 +15,10 @@ import { waitFor } from '../helpers/vigil-process.js';
 
 const LOG_SECRET = 'hunter2-in-the-logs';
 
+// Probe timeouts of 2 s let a healthy check through on a busy 2-core machine (300 ms did not); the
+// waits are bounds that only catch a hang, within the file's.
+t.setTimeout(240_000);
+
 t.test('a database outage under a dependent backend: one incident, triaged over SSH and PostgreSQL, summarised in #errors', async (t) => {
   const server = await startPostgres(t);
   // The fake backend needs the database for every answer, as the real one does.
@@ -50,7 +54,7 @@ t.test('a database outage under a dependent backend: one incident, triaged over 
   const dir = tmpDir(t);
   const yaml = `
 store: { path: ${join(dir, 'vigil.db')} }
-defaults: { interval: 300ms, timeout: 1s, failure_threshold: 2, success_threshold: 1 }
+defaults: { interval: 2s, timeout: 2s, failure_threshold: 2, success_threshold: 1 }
 environments: { production: {} }
 hosts:
   app-1:
@@ -91,7 +95,7 @@ probes:
 
   await waitFor(
     () => ['prod-db-ready', 'backend-health', 'app-ps:db'].every((k) => daemon.state.subjects.get(k)?.ok === true),
-    20_000,
+    60_000,
     () => `subjects: ${JSON.stringify([...daemon.state.subjects.values()])}`,
   );
   t.same(daemon.store.listIncidents({}), [], 'no incident while the database is up');
@@ -103,7 +107,7 @@ probes:
     const all = daemon.store.listIncidents({});
     const one = all[0];
     return all.length === 1 && one?.symptoms.includes('backend-health') && one.evidence.some((e) => e.source === 'compose-ps:app-1') ? one : null;
-  }, 30_000, () => `incidents: ${JSON.stringify(daemon.store.listIncidents({}))}`);
+  }, 60_000, () => `incidents: ${JSON.stringify(daemon.store.listIncidents({}))}`);
   t.match(incident, { rootProbe: 'prod-db-ready', severity: 'S1', service: 'db', summary: 'Backend DB unreachable' }, 'the database is the root');
 
   const res = await daemon.app.inject({ method: 'GET', url: `/api/incidents/${incident.id}` });

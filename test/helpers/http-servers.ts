@@ -32,7 +32,7 @@ export async function startHttpServer(handler: Handler, tls?: { key: string; cer
 }
 
 /** Accepts TCP connections and never says a word: hangs a TLS handshake or an HTTP request forever. */
-export async function startSilentServer(): Promise<TestServer> {
+export async function startSilentServer(): Promise<TestServer & { open(): number }> {
   const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
     sockets.add(socket);
@@ -44,6 +44,8 @@ export async function startSilentServer(): Promise<TestServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    /** Connections accepted and still open: a request waiting for its answer. */
+    open: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -25,6 +25,8 @@ export const PEERS = {
   chromium: { name: 'chromium', path: '/usr/bin/chromium', pkg: 'chromium' },
   redisServer: { name: 'redis-server', path: '/usr/bin/redis-server', pkg: 'redis-server' },
   systemdAnalyze: { name: 'systemd-analyze', path: '/usr/bin/systemd-analyze', pkg: 'systemd' },
+  podman: { name: 'podman', path: '/usr/bin/podman', pkg: 'podman' },
+  debootstrap: { name: 'debootstrap', path: '/usr/sbin/debootstrap', pkg: 'debootstrap' },
 } as const satisfies Record<string, Peer>;
 
 function executable(file: string): boolean {

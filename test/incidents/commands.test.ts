@@ -1,6 +1,7 @@
 // Operator commands: ack, resolve and note, with their not_found (404) and conflict (409) answers.
 import t from 'tap';
 import { config, fail, Harness, meta, MINUTE, types } from './fixtures.js';
+import { matchExactly } from '../helpers/match.js';
 
 const db = meta('db-ready', { summary: 'Backend DB unreachable', failureThreshold: 1, successThreshold: 1 });
 const api = meta('api', { summary: 'Backend API down', failureThreshold: 2, dependsOn: ['db-ready'] });
@@ -16,7 +17,7 @@ t.test('ack: open → acknowledged, once', async (t) => {
   const r = h.at(4 * MINUTE).cmd({ type: 'ack', incidentId: 1, by: 'ana' });
   if (!r.ok) throw new Error(r.message);
   t.match(r.incident, { state: 'acknowledged', acknowledgedAt: h.now, acknowledgedBy: 'ana' });
-  t.match(r.events, [{ type: 'acknowledged', by: 'ana', incidentId: 1, detail: 'Acknowledged by ana after 4m', durationMs: 4 * MINUTE }]);
+  matchExactly(t, r.events, [{ type: 'acknowledged', by: 'ana', incidentId: 1, detail: 'Acknowledged by ana after 4m', durationMs: 4 * MINUTE }]);
   t.same(r.changed.timeline, [{ incidentId: 1, entry: { at: h.now, event: 'acknowledged', by: 'ana', detail: 'Acknowledged by ana after 4m' } }]);
   t.same(r.changed.incidents, [r.incident]);
 
@@ -70,7 +71,7 @@ t.test('note: allowed in any state, kept verbatim; unknown or long-gone ids are 
   const text = 'checked pg_stat_activity:\n  42 idle in transaction';
   const open = h.cmd({ type: 'note', incidentId: 1, by: 'ana', text });
   if (!open.ok) throw new Error(open.message);
-  t.match(open.events, [{ type: 'note', by: 'ana', detail: text }]);
+  matchExactly(t, open.events, [{ type: 'note', by: 'ana', detail: text }]);
   t.equal(open.incident.state, 'open', 'a note changes no state');
   h.cmd({ type: 'resolve', incidentId: 1, by: 'ana' });
   t.match(h.cmd({ type: 'note', incidentId: 1, by: 'bo', text: 'root cause: pool size' }), { ok: true });

@@ -48,6 +48,7 @@ t.test('every line goes to stdout and to Better Stack as a structured record; fl
   await shipping!.close(10_000);
   t.ok(ingest.records.some((r) => r.message === 'the last words'), 'close() flushes what was batched');
   t.equal(ingest.unauthorized, 0, 'the bearer token was accepted');
+  t.same(ingest.bad, [], 'every batch was POSTed to / in msgpack and gzip');
   t.equal(shipping!.dropped(), 0);
 });
 
@@ -79,4 +80,21 @@ t.test('a wrong token or a dead ingest: records are dropped after the retries an
   wrong.log.info('refused for its token');
   await waitFor(() => wrong.shipping!.dropped() >= 1, 15_000, () => `unauthorized ${ingest.unauthorized}`);
   t.ok(ingest.unauthorized >= 1, 'the fake checked the bearer token');
+});
+
+t.test('a batch the ingest answers 429 (rate limited) is sent again and arrives once', async (t) => {
+  const ingest = await FakeBetterStack.start(TOKEN);
+  t.teardown(() => ingest.close());
+  await ingest.script('ingest', 429);
+  const { log, shipping } = createRunLogger({
+    level: 'info',
+    destination: sink().stream,
+    betterstack: { sourceToken: TOKEN, endpoint: ingest.endpoint, batchIntervalMs: 100, retryCount: 3 },
+  });
+  t.teardown(() => shipping!.close(5_000));
+  log.warn('after a 429');
+  await waitFor(() => ingest.records.some((r) => r.message === 'after a 429'), 20_000, () => `scripted ${ingest.scripted}, records ${JSON.stringify(ingest.records)}`);
+  t.equal(ingest.scripted, 1, 'the first try was rate limited');
+  t.equal(ingest.records.filter((r) => r.message === 'after a 429').length, 1, 'the retry delivered it, once');
+  t.equal(shipping!.dropped(), 0);
 });

@@ -4,6 +4,7 @@ import { consoleSink } from '../../src/notify/sinks/console.js';
 import { NO_DISCORD, route } from '../../src/notify/route.js';
 import type { IncidentEvent, OutboundMessage } from '../../src/types.js';
 import { T0, incidentEvent } from '../helpers/events.js';
+import { matchExactly } from '../helpers/match.js';
 
 
 function memoryLogger() {
@@ -64,5 +65,5 @@ t.test('a body it cannot read is reported and does not wedge the channel', async
     new AbortController().signal,
   );
   t.strictSame(result, { ok: true });
-  t.match(lines, [{ level: 'warn', outbox_id: 5 }]);
+  matchExactly(t, lines, [{ level: 'warn', outbox_id: 5 }]);
 });

@@ -7,6 +7,7 @@ import { Daemon } from '../../src/daemon.js';
 import { Heartbeat } from '../../src/heartbeat.js';
 import { createMetrics } from '../../src/metrics.js';
 import { testConfig } from '../helpers/config.js';
+import { FakeBetterStack } from '../helpers/fake-betterstack.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/vigil-process.js';
 
@@ -19,16 +20,11 @@ function memoryLog() {
   return { log, raw, lines };
 }
 
-async function heartbeatServer(t: { teardown(fn: () => unknown): void }, status = 200) {
-  const hits: number[] = [];
-  const srv: Server = createServer((req, res) => {
-    if (req.url === `/api/v1/heartbeat/${SECRET}`) hits.push(Date.now());
-    res.writeHead(status).end('OK');
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => srv.close(() => r())));
-  const port = (srv.address() as { port: number }).port;
-  return { hits, url: `http://127.0.0.1:${port}/api/v1/heartbeat/${SECRET}` };
+/** The strict fake Better Stack, knowing one heartbeat: counts only GET/HEAD/POST of that id. */
+async function heartbeatServer(t: { teardown(fn: () => unknown): void }) {
+  const fake = await FakeBetterStack.start('unused-source-token', { heartbeats: [SECRET] });
+  t.teardown(() => fake.close());
+  return { fake, hits: fake.heartbeats, url: fake.heartbeatUrl(SECRET) };
 }
 
 t.test('Heartbeat: sent while healthy, withheld while not, failures counted without the URL', async (t) => {
@@ -38,7 +34,8 @@ t.test('Heartbeat: sent while healthy, withheld while not, failures counted with
   let health = { ok: true, reason: undefined as string | undefined };
   const beat = new Heartbeat({ url: hb.url, intervalMs: 60_000, health: () => health, log, metrics });
   t.equal(await beat.beat(), 'sent');
-  t.equal(hb.hits.length, 1);
+  await waitFor(() => hb.hits.length === 1, 5_000, () => JSON.stringify(hb.fake.heartbeatRequests));
+  t.match(hb.hits[0], { method: 'GET', id: SECRET }, 'Better Stack counted it: its heartbeat id, a method it takes');
   health = { ok: false, reason: 'the store does not write' };
   t.equal(await beat.beat(), 'withheld');
   t.equal(await beat.beat(), 'withheld');
@@ -46,6 +43,7 @@ t.test('Heartbeat: sent while healthy, withheld while not, failures counted with
   t.equal(lines.filter((l) => /heartbeat withheld: the store does not write/.test(l.msg)).length, 1, 'said once, at error');
   health = { ok: true, reason: undefined };
   t.equal(await beat.beat(), 'sent');
+  await waitFor(() => hb.hits.length === 2, 5_000, () => JSON.stringify(hb.fake.heartbeatRequests));
 
   const down = new Heartbeat({ url: hb.url.replace(/:\d+\//, ':9/'), intervalMs: 60_000, health: () => ({ ok: true }), log, metrics });
   t.equal(await down.beat(), 'failed');
@@ -54,6 +52,28 @@ t.test('Heartbeat: sent while healthy, withheld while not, failures counted with
   t.match(text, /vigil_heartbeats_total\{outcome="withheld"\} 2/);
   t.match(text, /vigil_heartbeats_total\{outcome="failed"\} 1/);
   t.notOk(raw.some((l) => l.includes(SECRET)), 'the heartbeat URL never reaches the log');
+});
+
+t.test("a heartbeat Better Stack does not know, or refuses for now (429, 413), is a failed ping, said once without the URL", async (t) => {
+  const hb = await heartbeatServer(t);
+  const metrics = createMetrics('test', { defaults: false });
+  const { log, raw, lines } = memoryLog();
+  const unknown = new Heartbeat({ url: hb.fake.heartbeatUrl('hb-token-typo'), intervalMs: 60_000, health: () => ({ ok: true }), log, metrics });
+  t.equal(await unknown.beat(), 'failed', 'an id Better Stack does not know');
+  t.match(lines.at(-1), { level: 40, reason: 'heartbeat answered 404', msg: 'heartbeat ping failed' });
+
+  const beat = new Heartbeat({ url: hb.url, intervalMs: 60_000, health: () => ({ ok: true }), log, metrics });
+  await hb.fake.script('heartbeat', 429, 413);
+  t.equal(await beat.beat(), 'failed', 'rate limited');
+  t.equal(await beat.beat(), 'failed', 'too large');
+  t.equal(lines.filter((l) => l.msg === 'heartbeat ping failed' && l.reason === 'heartbeat answered 429').length, 1, 'the first failure is logged with its status');
+  t.equal(await beat.beat(), 'sent', 'and the next interval gets through');
+  t.ok(lines.some((l) => l.msg === 'heartbeat delivered again'));
+  await waitFor(() => hb.fake.heartbeatRequests.length === 4, 5_000, () => JSON.stringify(hb.fake.heartbeatRequests));
+  t.same(hb.fake.heartbeatRequests.map((r) => [r.id, r.status]), [['hb-token-typo', 404], [SECRET, 429], [SECRET, 413], [SECRET, 200]]);
+  t.equal(hb.hits.length, 1, 'only the last one counted');
+  t.match(await metrics.registry.metrics(), /vigil_heartbeats_total\{outcome="failed"\} 3/);
+  t.notOk(raw.some((l) => l.includes(SECRET) || l.includes('hb-token-typo')), 'no heartbeat id in the log');
 });
 
 t.test('the daemon pings every heartbeat_interval and stops when its store stops writing', async (t) => {

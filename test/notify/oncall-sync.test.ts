@@ -6,6 +6,7 @@ import { commandFor, OncallSync } from '../../src/notify/oncall-sync.js';
 import { openStore } from '../../src/store/sqlite.js';
 import type { Incident } from '../../src/types.js';
 import { FakeBetterStackUptime } from '../helpers/fake-betterstack-uptime.js';
+import { matchExactly } from '../helpers/match.js';
 
 const TOKEN = 'uptime-sync-token-789';
 const row = { remoteId: '9000', incidentId: 4, outboxId: 1, createdAt: 0, state: 'open' as const, updatedAt: 0 };
@@ -72,6 +73,6 @@ t.test('a refused token is said once at error, not at every interval', async (t)
   await sync.runOnce();
   await sync.runOnce();
   t.equal(fake.calls.length, 2);
-  t.match(lines.filter((l) => l.level === 'error'), [{ msg: /answered 401.*api_token_env/ }]);
+  matchExactly(t, lines.filter((l) => l.level === 'error'), [{ msg: /answered 401.*api_token_env/ }]);
   t.equal(lines.filter((l) => l.level === 'error').length, 1);
 });

@@ -34,7 +34,12 @@ t.test('the fixture\'s 4 matches over its 8 lines: 50% is above 5%; only the rat
     message: 'error rate 50% above 5%: 4 of 8 lines match /ERROR|Traceback/ (50%) in backend logs on app-1 over the last 5m',
     values: { error_rate: 0.5, lines: 8, matches: 4 },
   });
-  t.notMatch(f['backend-errors:error_rate']?.evidence ?? '', 'S3cretPass', 'evidence is masked');
+  const evidence = f['backend-errors:error_rate']?.evidence;
+  t.type(evidence, 'string', 'the matching lines are kept as evidence');
+  // The secrets of the matching lines (the password URL's line does not match the pattern).
+  t.match(evidence, 'Authorization: Bearer ***', 'with the lines that held secrets, masked');
+  t.match(evidence, 'password=***&token=*** secret=***');
+  for (const secret of ['eyJhbGciOiJIUzI1NiJ9', 'hunter2', 'tok_live_123', 'abc123', 'S3cretPass']) t.notMatch(evidence, secret, `${secret} is masked`);
   const withThreshold = await runAgainst(t, fake, probe({ threshold: 10, error_rate: { above: 0.6, severity: 'S2' } }));
   t.match(withThreshold['backend-errors'], { ok: true, message: /\(threshold 10\)$/ });
   t.match(withThreshold['backend-errors:error_rate'], { ok: true, message: /^4 of 8 lines match/ });

@@ -9,6 +9,7 @@ import type { ProbeContext } from '../../src/probes/contract.js';
 import { unusedPort } from '../helpers/http-servers.js';
 import { type FakeSshHost, composeTestProbe, fixture, hostFor, startSshServer, transportsFor } from '../helpers/ssh-server.js';
 import { startFreezableProxy } from '../helpers/tcp-proxy.js';
+import { matchExactly } from '../helpers/match.js';
 
 const log = pino({ enabled: false });
 const SERVICES = { backend: 'S1', db: 'S1', redis: 'S2', worker: 'S2' };
@@ -99,7 +100,7 @@ t.test('a hung docker and a disconnect mid-command', async (t) => {
   t.match(hung['app-ps'], { ok: false, message: 'docker compose ps on app-1 did not finish within 300ms; vigil closed the command' });
   fake.reply = () => ({ stdout: '{"Service":"backend",', disconnect: true });
   const dropped = await runAgainst(t, fake);
-  t.match(dropped, [{ key: 'host:app-1', ok: false, message: /lost while running a command/ }]);
+  matchExactly(t, dropped, [{ key: 'host:app-1', ok: false, message: /lost while running a command/ }]);
   t.equal(dropped.length, 1);
 });
 
@@ -113,7 +114,7 @@ t.test('a host that stops answering mid-command: the host finding fails, not the
   for (let i = 0; i < 100 && fake.stats.running === 0; i++) await new Promise((r) => setTimeout(r, 20));
   proxy.freeze();
   const findings = await running;
-  t.match(findings, [{ key: 'host:app-1', ok: false, severity: 'S2', message: /the host stopped answering while running a command/ }]);
+  matchExactly(t, findings, [{ key: 'host:app-1', ok: false, severity: 'S2', message: /the host stopped answering while running a command/ }]);
   t.equal(findings.length, 1, 'no container or command finding: they are the host\'s symptoms');
 });
 

@@ -5,6 +5,7 @@ import { classify } from '../../src/incidents/classify.js';
 import { createMetrics } from '../../src/metrics.js';
 import { observeRun } from '../../src/probes/index.js';
 import { MONITOR_PASSWORD, SUPERUSER_PASSWORD, pgFleet, startPostgres } from '../helpers/pg.js';
+import { matchExactly } from '../helpers/match.js';
 
 const server = await startPostgres(t);
 
@@ -24,7 +25,7 @@ probes:
 t.test('nothing running long: a pass with count 0', async (t) => {
   const f = pgFleet(t, yaml, { MAIN_URL: server.monitorUrl });
   const run = await f.run('main-long');
-  t.match(run.findings, [{ key: 'main-long', ok: true, service: 'db', message: /^no query running longer than 1s/, values: { count: 0 } }]);
+  matchExactly(t, run.findings, [{ key: 'main-long', ok: true, service: 'db', message: /^no query running longer than 1s/, values: { count: 0 } }]);
 });
 
 t.test('a real long query and an idle transaction are found, literals redacted, vigil itself ignored', async (t) => {
@@ -82,7 +83,7 @@ t.test('the server gone: a finding, and the gauges are cleared rather than left 
   t.teardown(() => server.start());
   await server.stop();
   const run = await f.run('main-long');
-  t.match(run.findings, [{ key: 'main-long', ok: false }]);
+  matchExactly(t, run.findings, [{ key: 'main-long', ok: false }]);
   t.match(run.findings[0]!.message, /connection refused|closed the connection|ended the connection/);
   observeRun(probe, run.findings, metrics);
   t.equal((await metrics.pgLongQueries.get()).values.length, 0);

@@ -1,6 +1,7 @@
 // pg_query on a real server as the monitoring role: a queue depth against thresholds, and every bad result as a clear finding.
 import t from 'tap';
 import { pgFleet, startPostgres } from '../helpers/pg.js';
+import { matchExactly } from '../helpers/match.js';
 
 const server = await startPostgres(t);
 const admin = await server.connect();
@@ -52,7 +53,7 @@ t.test('results that are not one number are findings, never crashes, and never s
   for (const [id, message] of Object.entries(expected)) {
     const run = await f.run(id);
     t.equal(run.outcome, 'failure', `${id}: a failure, not an error`);
-    t.match(run.findings, [{ key: id, ok: false, message }], id);
+    matchExactly(t, run.findings, [{ key: id, ok: false, message }], id);
   }
   t.notOk(JSON.stringify(await main('text')).includes('hunter2'), 'the value stays in the database');
 });

@@ -4,6 +4,7 @@ import { probeSchema } from '../../src/config/schema.js';
 import { judgePush, pushProbe, type PushProbe } from '../../src/probes/push.js';
 import { cleanPushMessage, MAX_PUSH_MESSAGE, sameToken } from '../../src/server/routes/push.js';
 import type { PushState } from '../../src/types.js';
+import { matchExactly } from '../helpers/match.js';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -46,7 +47,7 @@ t.test('a period: late after period + grace since the last heartbeat (or since w
 t.test('without a store the probe says where heartbeats go, and never throws', async (t) => {
   const p = probe({ period: '1h' });
   const findings = await pushProbe(p, { signal: new AbortController().signal, log: undefined as never, now: Date.now, transports: undefined as never });
-  t.match(findings, [{ key: 'backup', ok: true, message: 'no heartbeat recorded for backup yet; vigil run receives them on POST /api/push/backup' }]);
+  matchExactly(t, findings, [{ key: 'backup', ok: true, message: 'no heartbeat recorded for backup yet; vigil run receives them on POST /api/push/backup' }]);
 });
 
 t.test("a job's message is untrusted text: one line, secrets masked, bounded", async (t) => {

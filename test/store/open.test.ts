@@ -8,6 +8,7 @@ import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { APPLICATION_ID } from '../../src/store/open.js';
 import { openStore, StoreError, StoreInUseError } from '../../src/store/sqlite.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { matchExactly } from '../helpers/match.js';
 
 const loaderArgs = process.execArgv.filter((a) => a.startsWith('--import=') && a.includes('typescript'));
 const storeModule = new URL('../../src/store/sqlite.js', import.meta.url).href;
@@ -31,7 +32,7 @@ t.test('creates missing directories and migrates a new file once', async (t) => 
   t.teardown(() => raw.close());
   t.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   const tables = raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all();
-  t.match(tables, [{ name: 'incidents' }, { name: 'meta' }, { name: 'oncall_incidents' }, { name: 'outbox' }, { name: 'push_pings' }, { name: 'silences' }, { name: 'sqlite_sequence' }, { name: 'subjects' }, { name: 'timeline' }, { name: 'uptime' }]);
+  matchExactly(t, tables, [{ name: 'incidents' }, { name: 'meta' }, { name: 'oncall_incidents' }, { name: 'outbox' }, { name: 'push_pings' }, { name: 'silences' }, { name: 'sqlite_sequence' }, { name: 'subjects' }, { name: 'timeline' }, { name: 'uptime' }]);
 });
 
 t.test('a file written by a newer vigil is refused, and left as it was', async (t) => {

@@ -6,6 +6,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/sqlite.js';
 import { makeIncident, NOW } from '../server/harness.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { matchExactly } from '../helpers/match.js';
 
 t.test('a populated schema-1 store is upgraded in place, its history kept', async (t) => {
   const path = join(tmpDir(t), 'vigil.db');
@@ -42,7 +43,7 @@ t.test('a populated schema-1 store is upgraded in place, its history kept', asyn
   t.same(incident?.formerRoots ?? [], [], 'nor former roots');
   t.same(incident?.timeline.map((e) => [e.event, e.by ?? null]), [['opened', null], ['acknowledged', 'ana']], 'the timeline is kept');
   const state = store.loadEngineState(NOW - 600_000);
-  t.match(state.subjects, [{ key: 'db-ready', ok: false, failures: 4, incidentId: 1 }], 'the subject counters are kept');
+  matchExactly(t, state.subjects, [{ key: 'db-ready', ok: false, failures: 4, incidentId: 1 }], 'the subject counters are kept');
   t.equal(state.nextIncidentId, 2);
   t.equal(store.pendingCount(), 1, 'the undelivered message is still pending');
 

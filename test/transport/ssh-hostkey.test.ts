@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { ResolvedHost } from '../../src/config/types.js';
-import { hostKeyAlgorithms, readPin } from '../../src/transport/ssh-hostkey.js';
+import { hostKeyAlgorithms, nextAlgorithms, readPin } from '../../src/transport/ssh-hostkey.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 function host(pin: { host_key?: string; host_key_sha256?: string }): ResolvedHost {
@@ -66,4 +66,18 @@ t.test('malformed host_key values are errors naming the host, never trusted', as
   const none = readPin(host({}));
   t.type(none, Error);
   t.equal((none as Error).message, 'host prod-backend has no pinned host key (host_key or host_key_sha256)');
+});
+
+t.test('after a handshake that missed the pin: what the server is asked for next', async (t) => {
+  const bare = { fingerprint: 'SHA256:x', keyType: null };
+  const noKey = 'Handshake failed: no matching host key format';
+  t.same(nextAlgorithms(bare, undefined, ['ssh-ed25519'], true, 'Host denied'), ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'], 'a fingerprint: every other type');
+  t.same(nextAlgorithms(bare, ['ecdsa-sha2-nistp256'], ['ssh-ed25519', 'ecdsa-sha2-nistp256'], true, 'Host denied'), ['ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+  t.same(nextAlgorithms(bare, undefined, ['ssh-ed25519', 'ssh-rsa'], true, 'Host denied'), ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'], 'RSA rules out all three RSA algorithms');
+  t.same(nextAlgorithms(bare, ['ssh-rsa'], ['ssh-ed25519'], false, noKey), [], 'no key of the asked types left: give up');
+  t.same(nextAlgorithms(bare, undefined, [], false, 'connect ECONNREFUSED'), [], 'a failure before any key is not retried');
+  const line = { fingerprint: 'SHA256:y', keyType: 'ecdsa-sha2-nistp256' };
+  t.same(nextAlgorithms(line, ['ecdsa-sha2-nistp256'], [], false, noKey), ['ssh-ed25519', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'], 'a key line whose type the server lacks: asked once for the others');
+  t.same(nextAlgorithms(line, ['ssh-ed25519'], [], false, noKey), [], 'only once');
+  t.same(nextAlgorithms(line, ['ecdsa-sha2-nistp256'], ['ecdsa-sha2-nistp256'], true, 'Host denied'), [], 'a key of the pinned type that is not the pinned key: refused at once');
 });

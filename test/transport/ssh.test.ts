@@ -8,12 +8,13 @@ import { CHANNELS_PER_HOST, MAX_STDOUT_BYTES, SshError, SshTransport } from '../
 import { unusedPort } from '../helpers/http-servers.js';
 import { generateKey, hostFor, startSshServer } from '../helpers/ssh-server.js';
 import { startFreezableProxy } from '../helpers/tcp-proxy.js';
+import { waitFor } from '../helpers/vigil-process.js';
 
 const log = pino({ enabled: false });
 const CMD = `cd '/srv/app' && 'docker' compose ps --all --format json`;
 
-function transportFor(t: Test, hosts: ResolvedHost[]): SshTransport {
-  const ssh = new SshTransport(Object.fromEntries(hosts.map((h) => [h.name, h])), log);
+function transportFor(t: Test, hosts: ResolvedHost[], logger = log): SshTransport {
+  const ssh = new SshTransport(Object.fromEntries(hosts.map((h) => [h.name, h])), logger);
   t.teardown(() => ssh.close());
   return ssh;
 }
@@ -97,9 +98,13 @@ t.test('a host without a pin is refused before any connection', async (t) => {
   const fake = await startSshServer(t);
   const ssh = transportFor(t, [hostFor(fake, { host_key: undefined })]);
   const err = await failure(run(ssh));
-  t.equal(err.kind, 'unavailable');
-  t.match(err.message, /no pinned host key/);
+  t.equal(err.kind, 'not_pinned');
+  t.equal(err.code, 'VIGIL_ERR_SSH_NOT_PINNED', 'not taken for an interception');
+  t.match(err.message, /^SSH host key of app-1 \(vigil@127\.0\.0\.1:\d+\) is not pinned \(host app-1 has no pinned host key/);
+  t.match(err.message, /get the key from a trusted network with: ssh-keyscan -p \d+ -t ed25519 127\.0\.0\.1 \| ssh-keygen -lf -$/);
+  t.notMatch(err.message, /interception/);
   t.equal(fake.stats.connections, 0);
+  t.match(ssh.hostFinding('app-1', err), { key: 'host:app-1', ok: false, code: 'VIGIL_ERR_SSH_NOT_PINNED' });
 });
 
 t.test('rejected authentication, refused and silent hosts are host failures in their own words', async (t) => {
@@ -154,7 +159,7 @@ t.test('a command that hangs is cut at the timeout and its channel closed', asyn
   const result = await run(ssh, 'sleep forever', 300);
   t.match(result, { timedOut: true, code: null, stdout: 'started\n' });
   t.ok(result.durationMs < 5_000);
-  for (let i = 0; i < 100 && fake.stats.closedByClient === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => fake.stats.closedByClient > 0, 20_000, () => 'the server never saw the channel closed');
   t.equal(fake.stats.closedByClient, 1, 'the server saw the channel closed');
   fake.reply = () => undefined;
   t.equal((await run(ssh)).code, 0, 'the connection is still good afterwards');
@@ -167,7 +172,7 @@ t.test('a host that stops answering mid-command is the host failing, not a hung 
   t.equal((await run(ssh)).code, 0, 'the host answers at first');
   fake.reply = () => ({ stdout: 'started\n', hang: true });
   const running = run(ssh, 'docker compose ps', 800);
-  for (let i = 0; i < 100 && fake.stats.running === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => fake.stats.running > 0, 20_000, () => 'the command never started');
   proxy.freeze();
   const err = await failure(running);
   t.equal(err.kind, 'timeout');
@@ -248,7 +253,14 @@ t.test('update() drops only hosts that changed or went away; close() ends the re
 t.test('tunnel: a local port forwarded through the host, re-created after a reconnect', async (t) => {
   const echo = await rawServer(t, (s) => s.pipe(s));
   const fake = await startSshServer(t);
-  const ssh = transportFor(t, [hostFor(fake)]);
+  const messages: string[] = [];
+  const ssh = transportFor(t, [hostFor(fake)], pino({ level: 'info' }, { write: (l: string) => void messages.push(JSON.parse(l).msg) }));
+  /** Drops the host's connections and waits until the transport has noticed (however long a busy machine takes). */
+  const dropAndNotice = async () => {
+    const closed = messages.filter((m) => m === 'ssh connection closed').length;
+    fake.dropConnections();
+    await waitFor(() => messages.filter((m) => m === 'ssh connection closed').length > closed, 20_000, () => 'the dropped connection went unnoticed');
+  };
   const signal = new AbortController().signal;
   const first = await ssh.tunnel('app-1', '127.0.0.1', echo.port, signal);
   t.equal(first.host, '127.0.0.1');
@@ -256,8 +268,7 @@ t.test('tunnel: a local port forwarded through the host, re-created after a reco
   t.equal(await roundTrip(first.port, 'ping'), 'ping');
   t.equal(fake.stats.forwards, 1);
 
-  fake.dropConnections();
-  await new Promise((r) => setTimeout(r, 100));
+  await dropAndNotice();
   const again = await ssh.tunnel('app-1', '127.0.0.1', echo.port, signal);
   t.equal(await roundTrip(again.port, 'pong'), 'pong');
   t.equal(fake.stats.connections, 2);
@@ -270,8 +281,7 @@ t.test('tunnel: a local port forwarded through the host, re-created after a reco
   t.equal(ssh.tunnelError('app-1', '127.0.0.1', closedPort), null);
 
   fake.allowForwarding = false;
-  fake.dropConnections();
-  await new Promise((r) => setTimeout(r, 100));
+  await dropAndNotice();
   const prohibited = await ssh.tunnel('app-1', '127.0.0.1', echo.port, signal);
   const refused = await roundTrip(prohibited.port, 'x').catch((err: Error) => err.message);
   t.match(refused, /^(closed|.*ECONNRESET.*|.*EPIPE.*)$/, 'a refused forward closes the local connection');

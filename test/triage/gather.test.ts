@@ -9,6 +9,7 @@ import { planTriage } from '../../src/triage/plan.js';
 import { unusedPort } from '../helpers/http-servers.js';
 import { startSshServer, type FakeSshHost } from '../helpers/ssh-server.js';
 import type { HasTeardown } from '../helpers/tmp.js';
+import { matchExactly } from '../helpers/match.js';
 
 const log = pino({ enabled: false });
 const DB_PASSWORD = 'db-pw-s3cret';
@@ -95,7 +96,7 @@ t.test('shutdown interrupts gathering at once and says so', async (t) => {
   const started = Date.now();
   const result = await gatherTriage(steps.filter((s) => s.kind === 'compose_ps'), { transports, log, signal: controller.signal });
   t.ok(Date.now() - started < 5_000, 'did not wait for the 20 s budget');
-  t.match(result.evidence, [{ source: 'compose-ps:app-1', text: /interrupted: vigil is shutting down/ }]);
+  matchExactly(t, result.evidence, [{ source: 'compose-ps:app-1', text: /interrupted: vigil is shutting down/ }]);
 });
 
 t.test('no steps: nothing to say, at once', async (t) => {

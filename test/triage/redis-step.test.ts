@@ -6,6 +6,7 @@ import { createTransports } from '../../src/transport/index.js';
 import { gatherTriage } from '../../src/triage/gather.js';
 import { planTriage } from '../../src/triage/plan.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
+import { matchExactly } from '../helpers/match.js';
 
 const skip = redisMissing();
 const PASSWORD = 'triage-r3dis-pw';
@@ -27,7 +28,7 @@ t.test('a stuck queue: the triage carries INFO and every queue length; a stopped
 
   const result = await gatherTriage(steps, { transports, log, budgetMs: 10_000 });
   t.equal(result.failed, 0);
-  t.match(result.evidence, [{ source: 'redis:prod-redis', text: /^redis 7\.\d+\.\d+ · role master · up \d+s\nclients \d+ connected, 0 blocked\nmemory [\d.]+[KM] used, .*\n.*\nqueues: celery 1234 · priority 0$/s }]);
+  matchExactly(t, result.evidence, [{ source: 'redis:prod-redis', text: /^redis 7\.\d+\.\d+ · role master · up \d+s\nclients \d+ connected, 0 blocked\nmemory [\d.]+[KM] used, .*\n.*\nqueues: celery 1234 · priority 0$/s }]);
   t.match(result.summary, /^· redis prod-redis: celery 1234, priority 0; [\d.]+[KM] used$/);
 
   await redis.stop();
