@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Cluster } from './cluster/cluster.js';
 import { clusterStoreUrl } from './cluster/store-url.js';
-import type { Config, ResolvedProbe } from './config/types.js';
+import type { Config, ProbeMeta, ResolvedProbe } from './config/types.js';
+import { REPLICA_PROBE_ID, replicaFindings, replicaProbeMeta } from './cluster/replica-probe.js';
 import { Heartbeat } from './heartbeat.js';
 import { plural } from './plural.js';
 import { command as engineCommand, initialState, step, tick, unacknowledged } from './incidents/engine.js';
@@ -108,8 +109,10 @@ async function listenOrExplain(app: FastifyInstance, config: Config): Promise<vo
 }
 
 export function engineConfigOf(config: Config, silences: readonly Silence[] = []): EngineConfig {
+  const probes = new Map<string, ProbeMeta>(withDatabaseDependencies(config.probes).map((p) => [p.id, p]));
+  if (config.cluster) probes.set(REPLICA_PROBE_ID, replicaProbeMeta(config));
   return {
-    probes: new Map(withDatabaseDependencies(config.probes).map((p) => [p.id, p])),
+    probes,
     environments: config.environments,
     reopenWindowMs: REOPEN_WINDOW_MS,
     maintenance: config.maintenance,
@@ -256,6 +259,7 @@ export class Daemon {
       }
       d.metrics.clusterLeader.set({ replica: cluster.replica }, 0);
       d.#every(DRAIN_MS, () => void d.#drainCommands());
+      d.#every(cluster.intervalMs, () => void d.#judgeReplicas());
       if (cluster.mode === 'shard') d.#every(Math.min(cluster.intervalMs, 1_000), () => void d.#followShards());
     }
     d.#applyConfig(opts.config);
@@ -302,7 +306,7 @@ export class Daemon {
     this.#applyConfig(config);
     this.log.info({ probes: this.#probes.size }, `config reloaded from ${config.file}`);
     for (const incident of this.#state.incidents.values()) {
-      if (incident.state === 'resolved' || this.#probes.has(incident.rootProbe)) continue;
+      if (incident.state === 'resolved' || this.#probes.has(incident.rootProbe) || incident.rootProbe === REPLICA_PROBE_ID) continue;
       // Nothing runs its root any more, so nothing will resolve it: say so rather than let it sit.
       this.log.warn(
         { incident_id: incident.id, probe: incident.rootProbe },
@@ -492,11 +496,31 @@ export class Daemon {
     return probe.intervalMs + probe.timeoutMs + (this.#cluster?.config.intervalMs ?? 0);
   }
 
+  /** The leader's look at the replicas: one that alone sees every probe it runs fail is cut off (an S3). */
+  async #judgeReplicas(): Promise<void> {
+    const cluster = this.#cluster;
+    if (!cluster || !this.#leader) return;
+    const windowMs = this.#maxVoteWindow();
+    let rows;
+    try {
+      rows = await cluster.results(this.#now() - windowMs);
+    } catch {
+      return; // said by the cluster's own warnings; judged again next interval
+    }
+    if (!this.#leader) return;
+    const findings = replicaFindings(cluster.live(), rows, { now: this.#now(), windowMs, quorum: cluster.config.quorum });
+    this.#commit(step(this.#state, { probe: REPLICA_PROBE_ID, findings }, this.#now(), this.#engineCfg));
+  }
+
+  #maxVoteWindow(): number {
+    return Math.max(0, ...[...this.#probes.values()].map((p) => this.#voteWindow(p)));
+  }
+
   /** Shard mode, on the leader: steps the probes other replicas run, from the results they wrote. */
   async #followShards(): Promise<void> {
     const cluster = this.#cluster;
     if (!cluster || !this.#leader) return;
-    const windowMax = Math.max(0, ...[...this.#probes.values()].map((p) => this.#voteWindow(p)));
+    const windowMax = this.#maxVoteWindow();
     let rows;
     try {
       rows = await cluster.results(this.#now() - windowMax);

@@ -4,8 +4,8 @@ import pg from 'pg';
 import type { Finding } from '../types.js';
 import type { ReplicaResult } from './quorum.js';
 
-/** Serializes the CREATE TABLEs of replicas starting together (key "vigm"). */
-const SCHEMA_LOCK_KEY = 0x7669676d;
+/** Serializes the CREATE TABLEs of replicas starting together. */
+const SCHEMA_LOCK_KEY: readonly [number, number] = [0x7669676c, 101];
 
 export interface Member {
   name: string;
@@ -66,7 +66,7 @@ export class ClusterDb {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...SCHEMA_LOCK_KEY]);
       await client.query(SCHEMA);
       await client.query('COMMIT');
     } catch (err) {

@@ -3,8 +3,8 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 
-/** The advisory lock key every replica of a store contends for ("vigl"). */
-export const LEADER_LOCK_KEY = 0x7669676c;
+/** The advisory lock every replica of a store contends for: ("vigl", 100), apart from the store's own keys. */
+export const LEADER_LOCK_KEY: readonly [number, number] = [0x7669676c, 100];
 
 export interface LeadershipOptions {
   url: string;
@@ -50,7 +50,7 @@ export class Leadership {
       if (this.#leading) {
         await client.query('SELECT 1');
       } else {
-        const r = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [LEADER_LOCK_KEY]);
+        const r = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [...LEADER_LOCK_KEY]);
         if (r.rows[0]?.locked && this.#client === client && !this.#stopped) this.#set(true);
       }
       this.#lastProblem = '';

@@ -79,3 +79,12 @@ t.test('a replica that alone sees everything fail is cut off; the fleet is not',
   // A replica alone in the cluster has nobody to be contradicted by.
   t.same(cutOffReplicas(alone.filter((r) => r.replica === 'vigil-b'), { now: NOW, windowMs: WINDOW, quorum: 'majority' }), []);
 });
+
+t.test('replica findings: the cut-off replica fails, naming what it cannot reach; the others pass', async (t) => {
+  const { replicaFindings } = await import('../../src/cluster/replica-probe.js');
+  const probes = ['web', 'api', 'db'];
+  const results = probes.flatMap((p) => [run('vigil-b', p, false), run('vigil-a', p, true), run('vigil-c', p, true)]);
+  const findings = replicaFindings(['vigil-a', 'vigil-b', 'vigil-c'], results, { now: NOW, windowMs: WINDOW, quorum: 'majority' });
+  t.same(findings.map((f) => [f.key, f.ok]), [['vigil:cluster:vigil-a', true], ['vigil:cluster:vigil-b', false], ['vigil:cluster:vigil-c', true]]);
+  t.match(findings[1]!.message, /^vigil replica vigil-b cannot reach api, db, web/);
+});
