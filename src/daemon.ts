@@ -31,7 +31,7 @@ import { createTransports, type Transports } from './transport/index.js';
 import { openStore } from './store/sqlite.js';
 import type { NewMessage } from './store/store.js';
 import { WriteBehindStore } from './store/write-behind.js';
-import { mergeFindings } from './cluster/quorum.js';
+import { mergeFindings, type ReplicaResult } from './cluster/quorum.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
 import type { Finding, IncidentEvent, ProbeRun, Severity, Sink } from './types.js';
@@ -496,39 +496,28 @@ export class Daemon {
     return probe.intervalMs + probe.timeoutMs + (this.#cluster?.config.intervalMs ?? 0);
   }
 
-  /** The leader's look at the replicas: one that alone sees every probe it runs fail is cut off (an S3). */
-  async #judgeReplicas(): Promise<void> {
+  /** The replicas' recent results, read by the leader; null when it does not lead (or no longer, once read). */
+  async #leaderResults(): Promise<{ cluster: Cluster; rows: ReplicaResult[]; windowMs: number } | null> {
     const cluster = this.#cluster;
-    if (!cluster || !this.#leader) return;
-    const windowMs = this.#maxVoteWindow();
-    let rows;
-    try {
-      rows = await cluster.results(this.#now() - windowMs);
-    } catch {
-      return; // said by the cluster's own warnings; judged again next interval
-    }
-    if (!this.#leader) return;
-    const findings = replicaFindings(cluster.live(), rows, { now: this.#now(), windowMs, quorum: cluster.config.quorum });
-    this.#commit(step(this.#state, { probe: REPLICA_PROBE_ID, findings }, this.#now(), this.#engineCfg));
+    if (!cluster || !this.#leader) return null;
+    const windowMs = Math.max(0, ...[...this.#probes.values()].map((p) => this.#voteWindow(p)));
+    const rows = await cluster.recentResults(windowMs);
+    return rows && this.#leader ? { cluster, rows, windowMs } : null;
   }
 
-  #maxVoteWindow(): number {
-    return Math.max(0, ...[...this.#probes.values()].map((p) => this.#voteWindow(p)));
+  /** The leader's look at the replicas: one that alone sees every probe it runs fail is cut off (an S3). */
+  async #judgeReplicas(): Promise<void> {
+    const read = await this.#leaderResults();
+    if (!read) return;
+    const findings = replicaFindings(read.cluster.live(), read.rows, { now: this.#now(), windowMs: read.windowMs, quorum: read.cluster.config.quorum });
+    this.#commit(step(this.#state, { probe: REPLICA_PROBE_ID, findings }, this.#now(), this.#engineCfg));
   }
 
   /** Shard mode, on the leader: steps the probes other replicas run, from the results they wrote. */
   async #followShards(): Promise<void> {
-    const cluster = this.#cluster;
-    if (!cluster || !this.#leader) return;
-    const windowMax = this.#maxVoteWindow();
-    let rows;
-    try {
-      rows = await cluster.results(this.#now() - windowMax);
-    } catch (err) {
-      this.log.warn({ err: { message: (err as Error).message } }, 'cluster: cannot read the other replicas\' results');
-      return;
-    }
-    if (!this.#leader) return;
+    const read = await this.#leaderResults();
+    if (!read) return;
+    const { cluster, rows } = read;
     const byProbe = new Map<string, typeof rows>();
     for (const r of rows) {
       if (r.replica === cluster.name) continue;

@@ -135,9 +135,14 @@ export class Cluster {
     return mergeFindings([{ ...own, replica: this.name }, ...others], { now, windowMs, quorum: this.config.quorum, prefer: this.name }).findings;
   }
 
-  /** Every replica's latest results run at or after `since`. */
-  results(since: number): Promise<ReplicaResult[]> {
-    return this.#db.results(since);
+  /** Every replica's latest results of the last `windowMs`, or null (said in the log) when the database does not answer. */
+  async recentResults(windowMs: number): Promise<ReplicaResult[] | null> {
+    try {
+      return await this.#db.results(this.#opts.now() - windowMs);
+    } catch (err) {
+      this.#problem('cluster: cannot read the replicas\' results', err);
+      return null;
+    }
   }
 
   /** A standby's way to apply a command: queued in the store, answered by the leader. */

@@ -1,0 +1,71 @@
+// Two daemons in one process, contending on a real PostgreSQL: one leads and steps the engine, the
+// other probes and stands by; GET /api/cluster and vigil_cluster_leader say which; the leader stopping
+// hands over within two intervals.
+import { join } from 'node:path';
+import { pino } from 'pino';
+import t from 'tap';
+import type { Config } from '../../src/config/types.js';
+import { Daemon } from '../../src/daemon.js';
+import { httpTestProbe, testConfig } from '../helpers/config.js';
+import { unusedPort } from '../helpers/http-servers.js';
+import { startPostgres } from '../helpers/pg.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/vigil-process.js';
+
+const INTERVAL_MS = 300;
+
+function replicaConfig(dir: string, name: string, url: string, target: string): Config {
+  const probe = { ...httpTestProbe({ id: 'backend-health', severity: 'S1', summary: 'Backend API down', url: target }), intervalMs: 200, timeoutMs: 150, failureThreshold: 1 };
+  // The store section as a PostgreSQL store gives it: the cluster reads the URL from it.
+  const store = { path: join(dir, `${name}.db`), retentionMs: 86_400_000, postgres: { url } } as Config['store'];
+  return testConfig({ store, probes: [probe], cluster: { replica: name, quorum: 'majority', mode: 'replicate', intervalMs: INTERVAL_MS } });
+}
+
+t.test('one daemon leads, the other stands by; stopping the leader hands over', { timeout: 120_000 }, async (t) => {
+  const pg = await startPostgres(t);
+  const dir = tmpDir(t);
+  const target = `http://127.0.0.1:${await unusedPort()}/health`;
+  const log = pino({ enabled: false });
+  const a = await Daemon.start({ config: replicaConfig(dir, 'vigil-a', pg.superuserUrl, target), log, version: 'test', listen: false });
+  let aStopped = false;
+  t.teardown(async () => {
+    if (!aStopped) await a.stop();
+  });
+  await waitFor(() => a.leading, 15_000, () => 'vigil-a never led');
+  const b = await Daemon.start({ config: replicaConfig(dir, 'vigil-b', pg.superuserUrl, target), log, version: 'test', listen: false });
+  t.teardown(() => b.stop());
+
+  // The leader steps the engine with both replicas' failures: the incident opens there only.
+  await waitFor(() => [...a.state.incidents.values()].length > 0, 15_000, () => 'the leader opened no incident');
+  t.equal(b.leading, false, 'the second daemon stands by');
+  t.equal([...b.state.incidents.values()].length, 0, 'a standby steps no engine of its own');
+  const results = await (await pg.connect()).query<{ replica: string }>('SELECT DISTINCT replica FROM vigil_probe_results ORDER BY replica');
+  t.same(results.rows.map((r) => r.replica), ['vigil-a', 'vigil-b'], 'both replicas wrote their probe results');
+
+  const cluster = await waitFor(async () => {
+    const res = await b.app.inject({ method: 'GET', url: '/api/cluster' });
+    const body = res.json() as { leader: string; replicas: Array<{ name: string; probes: number; last_seen: string }> };
+    return body.replicas?.length === 2 && body.leader === 'vigil-a' ? body : null;
+  }, 10_000, () => 'the standby\'s /api/cluster never listed both replicas under vigil-a');
+  t.same(cluster.replicas.map((r) => [r.name, r.probes]), [['vigil-a', 1], ['vigil-b', 1]], 'GET /api/cluster on the standby: both, one probe each');
+  t.match((await a.app.inject({ method: 'GET', url: '/metrics' })).body, /vigil_cluster_leader\{replica="vigil-a"\} 1/);
+  t.match((await b.app.inject({ method: 'GET', url: '/metrics' })).body, /vigil_cluster_leader\{replica="vigil-b"\} 0/);
+
+  const stoppedAt = Date.now();
+  aStopped = true;
+  await a.stop();
+  await waitFor(() => b.leading, 15_000, () => 'vigil-b never took over');
+  const took = Date.now() - stoppedAt;
+  t.ok(took < 2 * INTERVAL_MS + 2_000, `vigil-b leads ${took} ms after vigil-a stopped`);
+  t.match((await b.app.inject({ method: 'GET', url: '/metrics' })).body, /vigil_cluster_leader\{replica="vigil-b"\} 1/);
+});
+
+t.test('a vigil alone has no cluster to show', async (t) => {
+  const daemon = await Daemon.start({ config: testConfig({ probes: [] }), log: pino({ enabled: false }), version: 'test', listen: false });
+  t.teardown(() => daemon.stop());
+  const res = await daemon.app.inject({ method: 'GET', url: '/api/cluster' });
+  t.equal(res.statusCode, 404);
+  t.equal(res.json().error.code, 'not_clustered');
+  t.notMatch((await daemon.app.inject({ method: 'GET', url: '/metrics' })).body, /vigil_cluster_leader\{/, 'no leader series for a vigil alone');
+  t.equal(daemon.leading, true, 'and it leads itself');
+});
