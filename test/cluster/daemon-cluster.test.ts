@@ -69,3 +69,45 @@ t.test('a vigil alone has no cluster to show', async (t) => {
   t.notMatch((await daemon.app.inject({ method: 'GET', url: '/metrics' })).body, /vigil_cluster_leader\{/, 'no leader series for a vigil alone');
   t.equal(daemon.leading, true, 'and it leads itself');
 });
+
+t.test('shard mode: the live replicas split the probes; one leaving hands its share to the other', { timeout: 120_000 }, async (t) => {
+  const pg = await startPostgres(t);
+  const dir = tmpDir(t);
+  const log = pino({ enabled: false });
+  const port = await unusedPort();
+  const probes = Array.from({ length: 12 }, (_, i) => ({ ...httpTestProbe({ id: `probe-${i}`, url: `http://127.0.0.1:${port}/${i}` }), intervalMs: 1_000, timeoutMs: 500 }));
+  const config = (name: string) =>
+    testConfig({
+      store: { path: join(dir, `${name}.db`), retentionMs: 86_400_000, postgres: { url: pg.superuserUrl } } as Config['store'],
+      probes,
+      cluster: { replica: name, quorum: 'majority', mode: 'shard', intervalMs: INTERVAL_MS },
+    });
+  const a = await Daemon.start({ config: config('vigil-a'), log, version: 'test', listen: false });
+  let aStopped = false;
+  t.teardown(async () => {
+    if (!aStopped) await a.stop();
+  });
+  const b = await Daemon.start({ config: config('vigil-b'), log, version: 'test', listen: false });
+  t.teardown(() => b.stop());
+  const shares = await waitFor(async () => {
+    const body = (await a.app.inject({ method: 'GET', url: '/api/cluster' })).json() as { replicas: Array<{ name: string; probes: number }> };
+    const counts = body.replicas.map((r) => r.probes);
+    return counts.length === 2 && counts[0]! + counts[1]! === probes.length && counts.every((n) => n > 0) ? counts : null;
+  }, 15_000, () => 'the replicas never split the probes between them');
+  t.comment(`shares: ${shares.join(' + ')}`);
+  t.pass('each replica runs a share, together all of them once');
+  // From the split on, every probe runs, each on one replica only (a run begun before may still end).
+  const since = Date.now() + 200;
+  const db = await pg.connect();
+  await waitFor(async () => (await db.query('SELECT DISTINCT probe FROM vigil_probe_results WHERE at > $1', [since])).rowCount === probes.length, 15_000, () => 'not every probe ran');
+  const doubled = await db.query(`SELECT probe FROM vigil_probe_results WHERE at > $1 GROUP BY probe HAVING count(*) > 1`, [since]);
+  t.equal(doubled.rowCount, 0, 'no probe ran on both replicas since the split');
+
+  aStopped = true;
+  await a.stop();
+  await waitFor(async () => {
+    const body = (await b.app.inject({ method: 'GET', url: '/api/cluster' })).json() as { replicas: Array<{ name: string; probes: number }> };
+    return body.replicas.find((r) => r.name === 'vigil-b')?.probes === probes.length;
+  }, 15_000, () => 'vigil-b did not take over the probes of the replica that left');
+  t.pass('the replica left runs every probe once the other stopped heartbeating');
+});
