@@ -28,7 +28,7 @@ import { ApiError } from './server/serialize.js';
 import { SilenceBook } from './silence-book.js';
 import type { Silence } from './incidents/silences.js';
 import { createTransports, type Transports } from './transport/index.js';
-import { openStore } from './store/sqlite.js';
+import { openConfiguredStore, storeLabel } from './store/configured.js';
 import type { NewMessage } from './store/store.js';
 import { WriteBehindStore } from './store/write-behind.js';
 import { mergeFindings, type ReplicaResult } from './cluster/quorum.js';
@@ -169,7 +169,7 @@ export class Daemon {
     this.#now = opts.now ?? Date.now;
     this.metrics = createMetrics(opts.version);
     this.metrics.unacknowledged.read = () => unacknowledged(this.#state.incidents.values(), this.#now());
-    this.store = new WriteBehindStore(openStore(opts.config.store.path, { exclusive: true }), {
+    this.store = new WriteBehindStore(openConfiguredStore(opts.config.store, { exclusive: true }), {
       log: this.log,
       now: this.#now,
       onFailure: () => this.metrics.storeWriteFailures.inc(),
@@ -263,6 +263,8 @@ export class Daemon {
       if (cluster.mode === 'shard') d.#every(Math.min(cluster.intervalMs, 1_000), () => void d.#followShards());
     }
     d.#applyConfig(opts.config);
+    // The first heartbeat went out before the probes were scheduled: tell the others the count now.
+    if (d.#cluster) void d.#cluster.beat();
     if (!cluster) d.#lead();
     d.#every(TICK_MS, () => d.#leader && d.#tick());
     d.#every(UPTIME_FLUSH_MS, () => d.store.flushUptime());
@@ -278,7 +280,7 @@ export class Daemon {
     }
     const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
     d.log.info(
-      { probes: d.#probes.size, open_incidents: open, store: opts.config.store.path, listen: opts.listen === false ? null : opts.config.server.listen, replica: cluster?.replica },
+      { probes: d.#probes.size, open_incidents: open, store: storeLabel(opts.config.store), listen: opts.listen === false ? null : opts.config.server.listen, replica: cluster?.replica },
       `vigil watching ${plural(d.#probes.size, 'probe')} from ${opts.config.file}`,
     );
     return d;
@@ -293,8 +295,8 @@ export class Daemon {
 
   /** Swaps in a new, already validated config. Listen address and store path need a restart. */
   reload(config: Config): void {
-    if (config.server.listen !== this.#config.server.listen || config.store.path !== this.#config.store.path) {
-      this.log.warn('server.listen and store.path changes take effect at the next restart');
+    if (config.server.listen !== this.#config.server.listen || storeLabel(config.store) !== storeLabel(this.#config.store) || config.store.postgres?.url !== this.#config.store.postgres?.url) {
+      this.log.warn('server.listen and store changes take effect at the next restart');
     }
     // Computed before anything is swapped, so a throw here leaves the running config whole.
     const engineCfg = engineConfigOf(config, this.#silences.current());

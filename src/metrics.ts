@@ -145,7 +145,7 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
     }),
     storeWriteFailures: new Counter({
       name: 'vigil_store_write_failures_total',
-      help: 'Writes the store refused (disk full, I/O error); incident changes wait in memory meanwhile.',
+      help: 'Writes the store refused (disk full, I/O error, PostgreSQL unreachable); incident changes wait in memory meanwhile.',
       registers,
     }),
     heartbeats: new Counter({

@@ -8,8 +8,7 @@ export class ClusterConfigError extends Error {
 
 /** The URL of the PostgreSQL store in `config`; throws when the store is not PostgreSQL. */
 export function clusterStoreUrl(config: Config): string {
-  const store = config.store as { postgres?: { url?: string | null } | null; url?: string | null };
-  const url = store.postgres?.url ?? store.url ?? null;
+  const url = config.store.postgres?.url ?? null;
   if (!url) throw new ClusterConfigError(`cluster in ${config.file} needs a PostgreSQL store shared by every replica (store.postgres.url_env)`);
   return url;
 }

@@ -1,16 +1,15 @@
 // `vigil check`: runs every probe once now, no thresholds, and prints the triage report.
-import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import type { Config, ResolvedProbe } from '../config/types.js';
 import { classify } from '../incidents/classify.js';
 import { createLogger, type Logger } from '../log.js';
 import { isRunnable, runProbe } from '../probes/index.js';
 import { createTransports, type Transports } from '../transport/index.js';
-import { openStore } from '../store/sqlite.js';
 import type { ProbeRun } from '../types.js';
 import type { PushBook } from '../probes/contract.js';
 import { type CheckReport, type CheckResult, exitCodeFor, formatReport, reportJson, worstOf } from './check-report.js';
-import { EXIT_CONFIG, loadOrReport } from './config.js';
+import { EXIT_CONFIG, loadOrReport, openExistingStore } from './config.js';
 
 export interface CheckOptions {
   json: boolean;
@@ -47,7 +46,7 @@ export async function runChecks(
   const probes = config.probes.filter((p) => (only.length > 0 ? only.includes(p.id) : p.enabled));
   const transports = createTransports(config, log);
   // Heartbeats live in the daemon's store: read them there when a push probe is checked and the store exists.
-  const pushes = probes.some((p) => p.type === 'push') && (config.store.path === ':memory:' || existsSync(config.store.path)) ? openStore(config.store.path) : null;
+  const pushes = probes.some((p) => p.type === 'push') ? openExistingStore(config, new PassThrough()) : null;
   const results: CheckResult[] = [];
   let next = 0;
   let done = 0;

@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { openStore, StoreError } from '../store/sqlite.js';
+import { openConfiguredStore } from '../store/configured.js';
+import { StoreError } from '../store/errors.js';
+import { PostgresQueryError } from '../store/postgres.js';
 import type { Store } from '../store/store.js';
 
 /** EX_CONFIG from sysexits.h: what `vigil` exits with on a bad config. */
@@ -28,18 +30,18 @@ export function loadForReading(path: string, stderr: NodeJS.WritableStream = pro
 }
 
 /**
- * The store a reading command looks at, or null when the config names a store that does not exist
- * (opening it would create an empty one and answer "no incidents" about the wrong file) or that
- * cannot be read; either way the reason is on stderr.
+ * The store a reading command looks at, or null when the config names a store file that does not exist
+ * (opening it would create an empty one and answer "no incidents" about the wrong file) or a store that
+ * cannot be opened or read; either way the reason is on stderr.
  */
 export function openExistingStore(config: Config, stderr: NodeJS.WritableStream = process.stderr): Store | null {
   const path = config.store.path;
-  if (path !== ':memory:' && !existsSync(path)) {
+  if (!config.store.postgres && path !== ':memory:' && !existsSync(path)) {
     stderr.write(`vigil: no store at ${path} (store.path in ${config.file}); has \`vigil run\` run with this config?\n`);
     return null;
   }
   try {
-    return openStore(path);
+    return openConfiguredStore(config.store);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     stderr.write(`vigil: ${err.message}\n`);
@@ -47,14 +49,21 @@ export function openExistingStore(config: Config, stderr: NodeJS.WritableStream 
   }
 }
 
-/** Runs a read of the store; an unreadable (corrupt) store is one clear line on stderr, not a stack trace. */
-export function readStore<T>(store: Store, path: string, read: (store: Store) => T, stderr: NodeJS.WritableStream = process.stderr): T | null {
+/**
+ * Runs a read of the store; an unreadable (corrupt, unreachable) store is one clear line on stderr, not a
+ * stack trace. `label` names the store (storeLabel).
+ */
+export function readStore<T>(store: Store, label: string, read: (store: Store) => T, stderr: NodeJS.WritableStream = process.stderr): T | null {
   try {
     return read(store);
   } catch (err) {
+    if (err instanceof StoreError || err instanceof PostgresQueryError) {
+      stderr.write(`vigil: cannot read ${label}: ${err.message}\n`);
+      return null;
+    }
     const code = (err as { code?: unknown }).code;
     if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
-    stderr.write(`vigil: cannot read ${path}: ${readFailure(code, err)}\n`);
+    stderr.write(`vigil: cannot read ${label}: ${readFailure(code, err)}\n`);
     return null;
   } finally {
     store.close();

@@ -2,6 +2,7 @@
 import { outage, outageText } from '../incidents/durations.js';
 import { incidentJson, scrubSecrets, secretsOf } from '../server/serialize.js';
 import type { Incident } from '../types.js';
+import { storeLabel } from '../store/configured.js';
 import { EXIT_CONFIG, loadForReading, openExistingStore, readStore } from './config.js';
 
 export interface IncidentsOptions {
@@ -14,7 +15,7 @@ export async function incidentsCommand(path: string, opts: IncidentsOptions): Pr
   if (!config) return EXIT_CONFIG;
   const store = openExistingStore(config);
   if (!store) return 1;
-  const incidents = readStore(store, config.store.path, (s) => s.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 }));
+  const incidents = readStore(store, storeLabel(config.store), (s) => s.listIncidents(opts.open ? { state: 'open', limit: 500 } : { limit: 500 }));
   if (!incidents) return 1;
   const text = opts.json ? `${JSON.stringify({ incidents: incidents.map((i) => incidentJson(i, Date.now())) }, null, 2)}\n` : formatIncidents(incidents, Date.now());
   // Stored text comes from probes and people: hidden from a terminal like from the HTTP API.

@@ -56,7 +56,7 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
   const parsed = configSchema.safeParse(raw, { error: configIssueMessage });
   if (!parsed.success) for (const issue of parsed.error.issues) addSchemaIssue(problems, issue, [], raw);
   checkReferences(raw, problems);
-  const secrets = resolveSecrets(raw, env, baseDir, opts.requireSecrets === false ? null : problems);
+  const secrets = resolveSecrets(raw, env, baseDir, problems, opts.requireSecrets !== false);
   checkActionSecret(secrets, problems);
   if (!parsed.success || problems.list.length > 0) throw problems.error();
   return deepFreeze(buildConfig(parsed.data, file, secrets));
@@ -75,6 +75,8 @@ function checkCluster(root: Record<string, unknown>, problems: Problems): void {
 // ── cross-references (on the raw tree, so they are reported even when the schema also failed) ──
 function checkReferences(raw: unknown, problems: Problems): void {
   const root = record(raw);
+  const store = record(root.store);
+  if (store.path !== undefined && store.postgres !== undefined) problems.add(['store', 'postgres'], 'set only one of "path" and "postgres": the store is a SQLite file or a PostgreSQL database');
   const environments = isRecord(root.environments) ? Object.keys(root.environments) : null;
   const hosts = record(root.hosts);
   const databases = record(root.databases);
@@ -179,10 +181,14 @@ const SECRET_KEYS = new Set([
 ]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Resolves every `*_env` / `*_file` into a map keyed by the formatted path of its key. Messages never hold a value. */
-function resolveSecrets(raw: unknown, env: Env, baseDir: string, problems: Problems | null): Secrets {
+/**
+ * Resolves every `*_env` / `*_file` into a map keyed by the formatted path of its key. Messages never hold a value.
+ * Without `requireAll`, only the store's secrets are problems when missing: a reading command needs nothing else.
+ */
+function resolveSecrets(raw: unknown, env: Env, baseDir: string, allProblems: Problems, requireAll: boolean): Secrets {
   const secrets = new Map<string, string>();
   const walk = (value: unknown, at: PathSegment[]): void => {
+    const problems = requireAll || at[0] === 'store' ? allProblems : null;
     if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...at, i]));
     if (!isRecord(value)) return;
     for (const [key, v] of Object.entries(value)) {
@@ -291,7 +297,11 @@ function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
       apiToken: secret(['server'], 'api_token'),
       actionSecret: secret(['server'], 'action_secret'),
     },
-    store: { path: c.store.path, retentionMs: c.store.retention },
+    store: {
+      path: c.store.path,
+      retentionMs: c.store.retention,
+      postgres: c.store.postgres ? { urlEnv: c.store.postgres.url_env, url: secret(['store', 'postgres'], 'url') } : null,
+    },
     defaults: {
       intervalMs: c.defaults.interval,
       timeoutMs: c.defaults.timeout,

@@ -481,7 +481,11 @@ export const configSchema = z.strictObject({
     .superRefine(oneOf('action_secret_env', 'action_secret_file', false))
     .prefault({}),
   store: z
-    .strictObject({ path: z.string().min(1).default('data/vigil.db'), retention: period.prefault('90d') })
+    .strictObject({
+      path: z.string().min(1).default('data/vigil.db'),
+      postgres: z.strictObject({ url_env: envVar }).optional(),
+      retention: period.prefault('90d'),
+    })
     .prefault({}),
   defaults: z
     .strictObject({

@@ -63,7 +63,16 @@ export interface Config {
     /** HMAC key of the signed action links in alerts; with publicUrl, alerts carry "Acknowledge" buttons. */
     actionSecret: string | null;
   };
-  store: { path: string; retentionMs: number };
+  store: {
+    /** The SQLite file; unused when `postgres` is set. */
+    path: string;
+    retentionMs: number;
+    /**
+     * The PostgreSQL database replicas share, instead of the file. `url` (secret) is null only when a
+     * reading command loaded the config without its secrets and the variable is not set.
+     */
+    postgres?: { urlEnv: string; url: string | null } | null;
+  };
   defaults: { intervalMs: number; timeoutMs: number; failureThreshold: number; successThreshold: number; concurrency: number };
   environments: Record<string, { severityCap: Severity | null }>;
   hosts: Record<string, ResolvedHost>;

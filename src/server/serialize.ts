@@ -141,6 +141,7 @@ export function secretsOf(config: Config): string[] {
   }
   for (const host of Object.values(config.hosts)) found.push(host.privateKey, host.passphrase);
   for (const database of Object.values(config.databases)) found.push(database.url, urlPassword(database.url));
+  found.push(config.store.postgres?.url, urlPassword(config.store.postgres?.url));
   for (const probe of config.probes) {
     found.push(...Object.values(probe.secrets ?? {}));
     if (probe.spec.type !== 'http') continue;

@@ -26,7 +26,7 @@ export interface DeadMessage {
   at: number;
 }
 
-interface OncallRow {
+export interface OncallRow {
   remote_id: string;
   incident_id: number;
   outbox_id: number;
@@ -35,7 +35,7 @@ interface OncallRow {
   updated_at: number;
 }
 
-interface DeadRow {
+export interface DeadRow {
   id: number;
   sink: string;
   channel: string;

@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, linkSync, mkdirSync, rmSync, statSyn
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { StoreError, StoreInUseError } from './errors.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
 
 const BUSY_TIMEOUT_MS = 5_000;
@@ -10,17 +11,7 @@ const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
 /** "vigl" in the file header's application_id: marks a file as vigil's store (files from before it carry 0). */
 export const APPLICATION_ID = 0x7669676c;
 
-/** The store could not be opened or migrated; the message names the file and the reason. */
-export class StoreError extends Error {
-  readonly code: string = 'VIGIL_ERR_STORE';
-  override name = 'StoreError';
-}
-
-/** Another vigil holds the store: two daemons on one file would page every event twice. */
-export class StoreInUseError extends StoreError {
-  override readonly code = 'VIGIL_ERR_STORE_IN_USE';
-  override name = 'StoreInUseError';
-}
+export { StoreError, StoreInUseError } from './errors.js';
 
 /**
  * An exclusive lock on `<store>.lock`, held by SQLite's own file lock for as long as the process

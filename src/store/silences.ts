@@ -10,7 +10,7 @@ export interface SilenceQuery {
   limit?: number;
 }
 
-interface SilenceRow {
+export interface SilenceRow {
   id: number;
   probe: string | null;
   service: string | null;
@@ -22,7 +22,7 @@ interface SilenceRow {
   expired_by: string | null;
 }
 
-function fromRow(r: SilenceRow): Silence {
+export function silenceFromRow(r: SilenceRow): Silence {
   const matchers: Silence['matchers'] = {};
   if (r.probe !== null) matchers.probe = r.probe;
   if (r.service !== null) matchers.service = r.service;
@@ -57,13 +57,13 @@ export class SilenceTable {
 
   get(id: number): Silence | null {
     const row = this.#get.get(id);
-    return row ? fromRow(row) : null;
+    return row ? silenceFromRow(row) : null;
   }
 
   /** Newest first. */
   list(q: SilenceQuery = {}): Silence[] {
     const limit = q.limit ?? 500;
-    return (q.activeAt === undefined ? this.#all.all(limit) : this.#active.all(q.activeAt, limit)).map(fromRow);
+    return (q.activeAt === undefined ? this.#all.all(limit) : this.#active.all(q.activeAt, limit)).map(silenceFromRow);
   }
 
   /** Ends a silence still in force at `at`; null when there is none such (unknown, or over already). */

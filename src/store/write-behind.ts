@@ -1,18 +1,35 @@
-// The daemon's store: while SQLite refuses writes (a full disk), changes are kept in memory so pages
-// still go out, and are written back in one transaction once it writes again.
+// The daemon's store: while the store refuses writes (SQLite on a full disk, PostgreSQL down or
+// restarting), changes are kept in memory so pages still go out, and are written back in one
+// transaction once it writes again.
 import type { Logger } from 'pino';
 import type { Incident, OutboundMessage, SubjectState, TimelineEntry } from '../types.js';
+import { StoreUnavailableError } from './errors.js';
 import { messageFromRow, type MessageState, type WriteBack } from './rows.js';
-import type { SqliteStore } from './sqlite.js';
 import type { IncidentQuery, PendingMessage, Store, StoreChange, UptimeRow, UptimeSample } from './store.js';
 
 /** How often a write-back is tried while writes fail, at most. */
 const RETRY_MS = 1_000;
 
-/** SQLite errors that say the file cannot be written now (disk full, I/O, locked), not that the change is wrong. */
+/**
+ * Errors that say the store cannot be written now, not that the change is wrong: SQLite's disk full,
+ * I/O, locked; a StoreUnavailableError (PostgreSQL unreachable, restarting, out of room, no answer in time).
+ */
 export function isWriteFailure(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError) return true;
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)/.test(code);
+  return typeof code === 'string' && (code === 'VIGIL_ERR_STORE_UNAVAILABLE' || /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)/.test(code));
+}
+
+/** A store WriteBehindStore can hold changes for: it writes back what was held, and reads single outbox rows. */
+export interface BackingStore extends Store {
+  /** Writes back, in one transaction, what was kept in memory while the store refused writes. */
+  writeBack(w: WriteBack): void;
+  /** One outbox row as stored, whatever its state; null when there is none. */
+  messageState(id: number): MessageState | null;
+  /** The highest outbox id ever handed out. */
+  lastMessageId(): number;
+  /** The uptime rows stored, without flushing the buffer first. */
+  storedUptime(sinceMs: number): UptimeRow[];
 }
 
 interface Held {
@@ -32,15 +49,17 @@ export interface WriteBehindOptions {
 }
 
 export class WriteBehindStore implements Store {
-  readonly #inner: SqliteStore;
+  readonly #inner: BackingStore;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #onFailure: () => void;
   #held: Held | null = null;
   #nextId = 0;
   #lastTry = 0;
+  /** The due messages last read, as rows: what a delivery result is laid over when the store cannot be read either. */
+  #lastRead = new Map<number, MessageState>();
 
-  constructor(inner: SqliteStore, opts: WriteBehindOptions) {
+  constructor(inner: BackingStore, opts: WriteBehindOptions) {
     this.#inner = inner;
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
@@ -120,10 +139,21 @@ export class WriteBehindStore implements Store {
 
   /** The row of message `id` as it stands now, taken into memory to be changed there. */
   #heldRow(held: Held, id: number): MessageState | null {
-    const row = held.created.get(id) ?? held.updated.get(id) ?? this.#inner.messageState(id);
+    const row = held.created.get(id) ?? held.updated.get(id) ?? this.#storedRow(id);
     if (!row || row.state !== 'pending') return null;
     if (!held.created.has(id)) held.updated.set(id, row);
     return row;
+  }
+
+  /** The stored row of message `id`; the one last read when the store cannot be read now (PostgreSQL down). */
+  #storedRow(id: number): MessageState | null {
+    try {
+      return this.#inner.messageState(id);
+    } catch (err) {
+      const last = this.#lastRead.get(id);
+      if (!last || !isWriteFailure(err)) throw err;
+      return { ...last };
+    }
   }
 
   releaseMessages(ids: readonly number[], at: number, rewrite?: (body: unknown) => unknown): number {
@@ -179,6 +209,7 @@ export class WriteBehindStore implements Store {
     let stored: PendingMessage[] = [];
     try {
       stored = this.#inner.pendingMessages(limit);
+      this.#lastRead = new Map(stored.map((m) => [m.id, pendingRow(m, this.#now())]));
     } catch (err) {
       // A store that cannot even be read still leaves the messages held in memory to deliver.
       if (!held) throw err;
@@ -336,4 +367,13 @@ export class WriteBehindStore implements Store {
       throw err;
     }
   }
+}
+
+/** A due message read from the store, back as the row it was: pending, due by `now`. */
+function pendingRow(m: PendingMessage, now: number): MessageState {
+  return {
+    id: m.id, sink: m.sink, channel: m.channel, created_at: m.createdAt, incident_id: m.incidentId, event: m.event,
+    body: JSON.stringify(m.body ?? null), attempts: m.attempts, unanswered: m.unanswered, last_error: m.lastError,
+    next_attempt_at: now, state: 'pending', delivered_at: null, dead_at: null,
+  };
 }

@@ -16,8 +16,7 @@ const INTERVAL_MS = 300;
 
 function replicaConfig(dir: string, name: string, url: string, target: string): Config {
   const probe = { ...httpTestProbe({ id: 'backend-health', severity: 'S1', summary: 'Backend API down', url: target }), intervalMs: 200, timeoutMs: 150, failureThreshold: 1 };
-  // The store section as a PostgreSQL store gives it: the cluster reads the URL from it.
-  const store = { path: join(dir, `${name}.db`), retentionMs: 86_400_000, postgres: { url } } as Config['store'];
+  const store = { path: join(dir, `${name}.db`), retentionMs: 86_400_000, postgres: { urlEnv: 'VIGIL_STORE_URL', url } };
   return testConfig({ store, probes: [probe], cluster: { replica: name, quorum: 'majority', mode: 'replicate', intervalMs: INTERVAL_MS } });
 }
 
@@ -38,14 +37,19 @@ t.test('one daemon leads, the other stands by; stopping the leader hands over', 
   // The leader steps the engine with both replicas' failures: the incident opens there only.
   await waitFor(() => [...a.state.incidents.values()].length > 0, 15_000, () => 'the leader opened no incident');
   t.equal(b.leading, false, 'the second daemon stands by');
+  const openedByA = [...a.state.incidents.keys()];
   t.equal([...b.state.incidents.values()].length, 0, 'a standby steps no engine of its own');
-  const results = await (await pg.connect()).query<{ replica: string }>('SELECT DISTINCT replica FROM vigil_probe_results ORDER BY replica');
-  t.same(results.rows.map((r) => r.replica), ['vigil-a', 'vigil-b'], 'both replicas wrote their probe results');
+  const db = await pg.connect();
+  const replicas = await waitFor(async () => {
+    const r = await db.query<{ replica: string }>('SELECT DISTINCT replica FROM vigil_probe_results ORDER BY replica');
+    return r.rows.length === 2 ? r.rows.map((row) => row.replica) : null;
+  }, 10_000, () => 'the standby wrote no probe result');
+  t.same(replicas, ['vigil-a', 'vigil-b'], 'both replicas wrote their probe results');
 
   const cluster = await waitFor(async () => {
     const res = await b.app.inject({ method: 'GET', url: '/api/cluster' });
     const body = res.json() as { leader: string; replicas: Array<{ name: string; probes: number; last_seen: string }> };
-    return body.replicas?.length === 2 && body.leader === 'vigil-a' ? body : null;
+    return body.replicas?.length === 2 && body.replicas.every((r) => r.probes === 1) && body.leader === 'vigil-a' ? body : null;
   }, 10_000, () => 'the standby\'s /api/cluster never listed both replicas under vigil-a');
   t.same(cluster.replicas.map((r) => [r.name, r.probes]), [['vigil-a', 1], ['vigil-b', 1]], 'GET /api/cluster on the standby: both, one probe each');
   t.match((await a.app.inject({ method: 'GET', url: '/metrics' })).body, /vigil_cluster_leader\{replica="vigil-a"\} 1/);
@@ -58,6 +62,7 @@ t.test('one daemon leads, the other stands by; stopping the leader hands over', 
   const took = Date.now() - stoppedAt;
   t.ok(took < 2 * INTERVAL_MS + 2_000, `vigil-b leads ${took} ms after vigil-a stopped`);
   t.match((await b.app.inject({ method: 'GET', url: '/metrics' })).body, /vigil_cluster_leader\{replica="vigil-b"\} 1/);
+  t.same([...b.state.incidents.keys()], openedByA, 'the new leader carries on the incident the old one opened, loaded from the shared store');
 });
 
 t.test('a vigil alone has no cluster to show', async (t) => {
@@ -78,7 +83,7 @@ t.test('shard mode: the live replicas split the probes; one leaving hands its sh
   const probes = Array.from({ length: 12 }, (_, i) => ({ ...httpTestProbe({ id: `probe-${i}`, url: `http://127.0.0.1:${port}/${i}` }), intervalMs: 1_000, timeoutMs: 500 }));
   const config = (name: string) =>
     testConfig({
-      store: { path: join(dir, `${name}.db`), retentionMs: 86_400_000, postgres: { url: pg.superuserUrl } } as Config['store'],
+      store: { path: join(dir, `${name}.db`), retentionMs: 86_400_000, postgres: { urlEnv: 'VIGIL_STORE_URL', url: pg.superuserUrl } },
       probes,
       cluster: { replica: name, quorum: 'majority', mode: 'shard', intervalMs: INTERVAL_MS },
     });

@@ -1,4 +1,4 @@
-// What the store keeps across a restart (maintenance, detected_at, former_roots) and a populated schema-1 file upgraded in place.
+// A populated schema-1 SQLite file upgraded in place (what the store keeps across a restart is in the shared suite).
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
@@ -6,39 +6,6 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/sqlite.js';
 import { makeIncident, NOW } from '../server/harness.js';
 import { tmpDir } from '../helpers/tmp.js';
-
-t.test('maintenance, detected_at and former_roots survive a restart', async (t) => {
-  const path = join(tmpDir(t), 'vigil.db');
-  const incident = makeIncident({
-    id: 3,
-    rootProbe: 'backend-health',
-    rootKey: 'backend-health',
-    detectedAt: NOW - 7 * 60_000,
-    maintenance: 'production/backend 0 3 * * 0',
-    formerRoots: ['db-ready', 'backend-ps:db'],
-    symptoms: ['compute-health'],
-  });
-  const first = openStore(path);
-  first.apply({ subjects: [], incidents: [incident], timeline: incident.timeline.map((entry) => ({ incidentId: 3, entry })), messages: [], events: [] });
-  first.close();
-
-  const again = openStore(path);
-  t.teardown(() => again.close());
-  const stored = again.getIncident(3);
-  t.equal(stored?.detectedAt, NOW - 7 * 60_000, 'detected_at');
-  t.equal(stored?.maintenance, 'production/backend 0 3 * * 0', 'maintenance');
-  t.same(stored?.formerRoots, ['db-ready', 'backend-ps:db'], 'former_roots, in order');
-  t.same(stored?.symptoms, ['compute-health']);
-  const resumed = again.loadEngineState(NOW - 600_000).incidents.find((i) => i.id === 3);
-  t.match(resumed, { detectedAt: NOW - 7 * 60_000, maintenance: 'production/backend 0 3 * * 0', formerRoots: ['db-ready', 'backend-ps:db'] }, 'and the engine resumes with them');
-
-  // Cleared values are written as cleared, not left behind.
-  again.apply({ subjects: [], incidents: [{ ...stored!, maintenance: null, formerRoots: [] }], timeline: [], messages: [], events: [] });
-  const cleared = again.getIncident(3);
-  t.notOk(cleared?.maintenance, 'maintenance cleared');
-  t.same(cleared?.formerRoots ?? [], [], 'former roots cleared');
-  t.equal(cleared?.detectedAt, NOW - 7 * 60_000, 'detected_at kept');
-});
 
 t.test('a populated schema-1 store is upgraded in place, its history kept', async (t) => {
   const path = join(tmpDir(t), 'vigil.db');
