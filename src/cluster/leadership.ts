@@ -68,8 +68,9 @@ export class Leadership {
       connectionString: url,
       application_name: `vigil ${replica} leadership`.slice(0, 63),
       keepAlive: true,
-      connectionTimeoutMillis: Math.max(intervalMs, 1_000),
-      query_timeout: Math.max(intervalMs, 1_000),
+      // A busy server or machine may take a while to answer; a dead session is noticed sooner, by its socket.
+      connectionTimeoutMillis: Math.max(2 * intervalMs, 5_000),
+      query_timeout: Math.max(2 * intervalMs, 2_000),
     });
     client.on('error', (err) => this.#drop(client, err));
     client.on('end', () => this.#drop(client, null));
