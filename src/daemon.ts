@@ -376,6 +376,7 @@ export class Daemon {
     if (this.#cluster) {
       try {
         this.#state = initialState(this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS));
+        this.#silences.refresh();
       } catch (err) {
         // Leading on a state not read would open again what is open: try again at the next interval.
         this.log.error({ err: { message: (err as Error).message } }, 'cluster: cannot load the engine state from the store: not leading yet');
@@ -509,6 +510,14 @@ export class Daemon {
 
   /** The leader's look at the replicas: one that alone sees every probe it runs fail is cut off (an S3). */
   async #judgeReplicas(): Promise<void> {
+    // Holding the lock without leading: the state could not be loaded when it was taken. Again now.
+    if (this.#cluster?.leading && !this.#leader) this.#lead();
+    // A silence added or expired on a standby went into the store; the engine hears of it here.
+    try {
+      if (this.#leader) this.#silences.refresh();
+    } catch (err) {
+      this.log.warn({ err: { message: (err as Error).message } }, 'cluster: cannot read the silences from the store');
+    }
     const read = await this.#leaderResults();
     if (!read) return;
     const findings = replicaFindings(read.cluster.live(), read.rows, { now: this.#now(), windowMs: read.windowMs, quorum: read.cluster.config.quorum });
