@@ -218,3 +218,37 @@ t.test('a replica cut off from the target pages nobody about it, and one S3 abou
   for (const r of replicas) r.vigil.kill('SIGTERM');
   await Promise.all(replicas.map((r) => r.vigil.exited));
 });
+
+t.test('PostgreSQL restarted under the replicas: none crashes, one leads again, and an outage still pages once', async (t) => {
+  const pg = await startPostgres(t, { maxConnections: 100 });
+  const target = new Target(await freePort());
+  await target.up();
+  t.teardown(() => target.down());
+  const discord = await new FakeDiscord().start();
+  t.teardown(() => discord.close());
+  const replicas = await cluster(t, pg, discord, { 'vigil-a': target.port, 'vigil-b': target.port, 'vigil-c': target.port });
+  const agreed = async () => {
+    const seen = await Promise.all(replicas.map(leaderSeenBy));
+    return seen.every((l) => l !== null && l === seen[0]) ? seen[0] : null;
+  };
+  await waitFor(agreed, 30_000, () => 'the replicas never agreed on a leader');
+
+  await pg.stop();
+  await waitFor(() => replicas.every((r) => r.vigil.lines.some((l) => typeof l.msg === 'string' && /cluster: this replica no longer leads|cannot reach PostgreSQL|heartbeat failed/.test(l.msg))), 30_000, () => 'no replica noticed PostgreSQL going away');
+  await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS)); // down for a while, not a blip
+  await pg.start();
+  const leader = await waitFor(agreed, 60_000, () => 'no leader after PostgreSQL came back');
+  t.pass(`${leader} leads again once PostgreSQL is back`);
+  for (const r of replicas) t.equal(r.vigil.child.exitCode, null, `${r.name} is still running`);
+
+  await target.down();
+  await waitFor(() => opsLines(discord).some((l) => l.startsWith('[INCIDENT] S2 - Backend')), 60_000, () => JSON.stringify(discord.requests.slice(-5)));
+  await target.up();
+  await waitFor(() => opsLines(discord).some((l) => l.startsWith('[RESOLVED]')), 60_000, () => JSON.stringify(opsLines(discord)));
+  await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
+  const lines = opsLines(discord);
+  t.equal(lines.filter((l) => l.startsWith('[INCIDENT] S2')).length, 1, `the outage paged once: ${JSON.stringify(lines)}`);
+  t.equal(lines.filter((l) => l.startsWith('[RESOLVED]')).length, 1, 'and resolved once');
+  for (const r of replicas) r.vigil.kill('SIGTERM');
+  await Promise.all(replicas.map((r) => r.vigil.exited));
+});
