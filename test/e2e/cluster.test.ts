@@ -87,6 +87,7 @@ async function cluster(t: HasTeardown, pg: PgServer, discord: FakeDiscord, targe
     });
     t.teardown(() => {
       vigil.kill('SIGKILL');
+      // VIGIL_E2E_DUMP=DIR keeps each replica's log there, for a failure to be read after the fact.
       if (process.env.VIGIL_E2E_DUMP) writeFileSync(join(process.env.VIGIL_E2E_DUMP, `${name}.log`), vigil.stdout + vigil.stderr);
     });
     replicas.push({ name, port, vigil });
