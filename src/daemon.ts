@@ -2,7 +2,10 @@
 // with the HTTP server beside it. The only place that holds the engine's current state.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config, ResolvedProbe } from './config/types.js';
+import { Cluster } from './cluster/cluster.js';
+import { clusterStoreUrl } from './cluster/store-url.js';
+import type { Config, ProbeMeta, ResolvedProbe } from './config/types.js';
+import { REPLICA_PROBE_ID, replicaFindings, replicaProbeMeta } from './cluster/replica-probe.js';
 import { Heartbeat } from './heartbeat.js';
 import { plural } from './plural.js';
 import { command as engineCommand, initialState, step, tick, unacknowledged } from './incidents/engine.js';
@@ -20,21 +23,28 @@ import { discordSink } from './notify/sinks/discord.js';
 import { isRunnable, observeRun, runProbe } from './probes/index.js';
 import { Scheduler, TimeoutError } from './scheduler.js';
 import { buildApp } from './server/app.js';
+import type { CommandAnswer } from './server/deps.js';
+import { ApiError } from './server/serialize.js';
 import { SilenceBook } from './silence-book.js';
 import type { Silence } from './incidents/silences.js';
 import { createTransports, type Transports } from './transport/index.js';
 import { openConfiguredStore, storeLabel } from './store/configured.js';
 import type { NewMessage } from './store/store.js';
 import { WriteBehindStore } from './store/write-behind.js';
+import { mergeFindings, type ReplicaResult } from './cluster/quorum.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
-import type { IncidentEvent, ProbeRun, Severity, Sink } from './types.js';
+import type { Finding, IncidentEvent, ProbeRun, Severity, Sink } from './types.js';
 import type { ProbeMemory } from './probes/contract.js';
 
 export const REOPEN_WINDOW_MS = 10 * 60_000;
 const TICK_MS = 10_000;
 const UPTIME_FLUSH_MS = 60_000;
 const PRUNE_MS = 60 * 60_000;
+/** How often a leading replica applies the commands standbys queued. */
+const DRAIN_MS = 250;
+/** A standby re-reads the engine state from the store for /status at most this often. */
+const STANDBY_STATE_MS = 1_000;
 /**
  * A stop is over within 15 s. `vigil run` keeps 3 s of that for the last Better Stack flush;
  * the daemon's own steps share the rest: in-flight probes first, then the delivery in flight.
@@ -99,8 +109,10 @@ async function listenOrExplain(app: FastifyInstance, config: Config): Promise<vo
 }
 
 export function engineConfigOf(config: Config, silences: readonly Silence[] = []): EngineConfig {
+  const probes = new Map<string, ProbeMeta>(withDatabaseDependencies(config.probes).map((p) => [p.id, p]));
+  if (config.cluster) probes.set(REPLICA_PROBE_ID, replicaProbeMeta(config));
   return {
-    probes: new Map(withDatabaseDependencies(config.probes).map((p) => [p.id, p])),
+    probes,
     environments: config.environments,
     reopenWindowMs: REOPEN_WINDOW_MS,
     maintenance: config.maintenance,
@@ -119,7 +131,17 @@ export class Daemon {
   #state: EngineState;
   #probes = new Map<string, ResolvedProbe>();
   readonly #scheduler: Scheduler;
-  readonly #outbox: Outbox;
+  #outbox: Outbox;
+  /** Set when config.cluster is: this replica's part in the cluster. */
+  #cluster: Cluster | null = null;
+  /**
+   * True while this vigil runs the engine and the outbox: always when it runs alone; in a cluster,
+   * only while it holds the leadership lock (and has loaded the state the last leader left).
+   */
+  #leader: boolean;
+  #standbyState: { at: number; state: EngineState } | null = null;
+  /** Per probe run elsewhere (shard mode), the start of the latest result the leader stepped. */
+  readonly #shardSeen = new Map<string, number>();
   readonly #transports: Transports;
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -137,9 +159,12 @@ export class Daemon {
   readonly #triage: TriageRunner;
   readonly #silences: SilenceBook;
   #storeHealthy = true;
+  /** How many probes this vigil runs itself (in shard mode, its share). */
+  #scheduled = 0;
 
   private constructor(opts: DaemonOptions) {
     this.#config = opts.config;
+    this.#leader = !opts.config.cluster;
     this.log = opts.log;
     this.#now = opts.now ?? Date.now;
     this.metrics = createMetrics(opts.version);
@@ -175,7 +200,7 @@ export class Daemon {
     this.#sinks.set(CONSOLE_SINK, consoleSink(this.log));
     this.#updateDiscord(opts.config);
     this.#updateOncall(opts.config);
-    this.#outbox = new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: opts.config.alerts.maxAgeMs, pollMs: 1_000, stopTimeoutMs: STOP_OUTBOX_MS });
+    this.#outbox = this.#newOutbox();
     this.#triage = new TriageRunner({
       transports: this.#transports,
       store: this.store,
@@ -197,8 +222,9 @@ export class Daemon {
       store: this.store,
       metrics: this.metrics,
       log: this.log,
-      engineState: () => this.#state,
-      dispatch: (cmd) => this.dispatch(cmd),
+      engineState: () => this.#viewState(),
+      dispatch: (cmd) => this.#dispatchAnywhere(cmd),
+      cluster: () => this.#cluster?.status() ?? null,
       silences: this.#silences,
       health: () => ({ scheduler: this.#scheduler.healthy(), store: this.#storeHealthy && !this.store.writesFailing(), ready: this.#scheduler.firstRoundDone() }),
       lastChecked: (probe) => this.#lastChecked.get(probe) ?? null,
@@ -214,20 +240,47 @@ export class Daemon {
     } else {
       await d.app.ready();
     }
+    const cluster = opts.config.cluster;
+    if (cluster) {
+      try {
+        d.#cluster = await Cluster.start({
+          config: cluster,
+          url: clusterStoreUrl(opts.config),
+          log: d.log,
+          now: d.#now,
+          onLeading: (leading) => (leading ? d.#lead() : d.#standDown()),
+          probes: () => d.#scheduled,
+          onMembers: () => cluster.mode === 'shard' && d.#applyConfig(d.#config),
+        });
+      } catch (err) {
+        await d.app.close();
+        d.store.close();
+        throw err;
+      }
+      d.metrics.clusterLeader.set({ replica: cluster.replica }, 0);
+      d.#every(DRAIN_MS, () => void d.#drainCommands());
+      d.#every(cluster.intervalMs, () => void d.#judgeReplicas());
+      if (cluster.mode === 'shard') d.#every(Math.min(cluster.intervalMs, 1_000), () => void d.#followShards());
+    }
     d.#applyConfig(opts.config);
-    d.#outbox.start();
-    d.#every(TICK_MS, () => d.#tick());
+    // The first heartbeat went out before the probes were scheduled: tell the others the count now.
+    if (d.#cluster) void d.#cluster.beat();
+    if (!cluster) d.#lead();
+    d.#every(TICK_MS, () => d.#leader && d.#tick());
     d.#every(UPTIME_FLUSH_MS, () => d.store.flushUptime());
-    d.#every(PRUNE_MS, () => d.store.prune(d.#now(), d.#config.store.retentionMs));
+    d.#every(PRUNE_MS, () => {
+      if (!d.#leader) return;
+      d.store.prune(d.#now(), d.#config.store.retentionMs);
+      void d.#cluster?.prune(d.#config.store.retentionMs);
+    });
     d.#every(5_000, () => d.#pingStore());
     d.#heartbeat?.start();
-    d.#oncallSync?.start();
     if (opts.config.server.actionSecret && !opts.config.server.publicUrl) {
       d.log.warn('server.action_secret is set but server.public_url is not: alerts carry no Acknowledge links until it is');
     }
     const open = [...d.#state.incidents.values()].filter((i) => i.state !== 'resolved').length;
     d.log.info(
-      { probes: d.#probes.size, open_incidents: open, store: storeLabel(opts.config.store), listen: opts.listen === false ? null : opts.config.server.listen },
+      { probes: d.#probes.size, open_incidents: open, store: storeLabel(opts.config.store), listen: opts.listen === false ? null : opts.config.server.listen, replica: cluster?.replica },
       `vigil watching ${plural(d.#probes.size, 'probe')} from ${opts.config.file}`,
     );
     return d;
@@ -251,11 +304,11 @@ export class Daemon {
     this.#engineCfg = engineCfg;
     this.#transports.update(config);
     this.#updateDiscord(config);
-    if (this.#updateOncall(config)) this.#oncallSync?.start();
+    if (this.#updateOncall(config) && this.#leader) this.#oncallSync?.start();
     this.#applyConfig(config);
     this.log.info({ probes: this.#probes.size }, `config reloaded from ${config.file}`);
     for (const incident of this.#state.incidents.values()) {
-      if (incident.state === 'resolved' || this.#probes.has(incident.rootProbe)) continue;
+      if (incident.state === 'resolved' || this.#probes.has(incident.rootProbe) || incident.rootProbe === REPLICA_PROBE_ID) continue;
       // Nothing runs its root any more, so nothing will resolve it: say so rather than let it sit.
       this.log.warn(
         { incident_id: incident.id, probe: incident.rootProbe },
@@ -269,8 +322,100 @@ export class Daemon {
     return this.#command(cmd);
   }
 
+  /** Whether this vigil runs the engine and the outbox now (always, unless it is a standby replica). */
+  get leading(): boolean {
+    return this.#leader;
+  }
+
+  /** An ack/resolve/note from the API: applied here when this replica leads, else queued for the leader. */
+  #dispatchAnywhere(cmd: Command): CommandAnswer | Promise<CommandAnswer> {
+    const cluster = this.#cluster;
+    if (!cluster || this.#leader) return this.dispatch(cmd);
+    return cluster.forward(cmd).then(
+      (answer) => {
+        const a = answer as { ok?: unknown; code?: unknown; message?: unknown };
+        if (a.ok === true) {
+          const incident = this.store.getIncident(cmd.incidentId);
+          if (incident) return { ok: true, incident };
+          return { ok: false, code: 'not_found', message: `incident #${cmd.incidentId} not found` };
+        }
+        const code = a.code === 'not_found' ? 'not_found' : 'conflict';
+        return { ok: false, code, message: typeof a.message === 'string' ? a.message : 'the leader refused the command' };
+      },
+      (err: unknown) => {
+        throw new ApiError(503, 'no_leader', (err as Error).message);
+      },
+    );
+  }
+
+  /** The leader applies what standbys queued; the answer they get back is the result without the state. */
+  async #drainCommands(): Promise<void> {
+    if (!this.#leader || !this.#cluster) return;
+    await this.#cluster.drain((cmd) => {
+      const result = this.dispatch(cmd as Command);
+      return result.ok ? { ok: true, incidentId: result.incident.id } : { ok: false, code: result.code, message: result.message };
+    });
+  }
+
+  /** The engine state /status shows: this vigil's own while it leads, else what the store holds. */
+  #viewState(): EngineState {
+    if (this.#leader) return this.#state;
+    const now = this.#now();
+    if (this.#standbyState && now - this.#standbyState.at < STANDBY_STATE_MS) return this.#standbyState.state;
+    try {
+      this.#standbyState = { at: now, state: initialState(this.store.loadEngineState(now - REOPEN_WINDOW_MS)) };
+    } catch (err) {
+      this.log.warn({ err: { message: (err as Error).message } }, 'cluster: cannot read the engine state from the store: /status shows what this replica read last');
+      if (!this.#standbyState) return this.#state;
+    }
+    return this.#standbyState.state;
+  }
+
+  /** Starts leading: the state the last leader left in the store, then the engine's ticks and the outbox. */
+  #lead(): void {
+    if (this.#cluster) {
+      try {
+        this.#state = initialState(this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS));
+        this.#silences.refresh();
+      } catch (err) {
+        // Leading on a state not read would open again what is open: try again at the next interval.
+        this.log.error({ err: { message: (err as Error).message } }, 'cluster: cannot load the engine state from the store: not leading yet');
+        return;
+      }
+      this.#outbox = this.#newOutbox();
+      this.#oncallKey = '';
+      this.#updateOncall(this.#config);
+      this.#shardSeen.clear();
+      this.metrics.clusterLeader.set({ replica: this.#cluster.name }, 1);
+      this.log.info({ replica: this.#cluster.name }, `cluster: replica ${this.#cluster.name} leads: engine and outbox started`);
+      void this.#cluster.beat();
+    }
+    this.#leader = true;
+    this.#outbox.start();
+    this.#oncallSync?.start();
+    // Reminders and maintenance ends due while nobody led go out now, not at the next tick.
+    if (this.#cluster) this.#tick();
+  }
+
+  /** Stops leading at once: nothing more is stepped or sent here; the new leader carries on from the store. */
+  #standDown(): void {
+    if (!this.#leader) return;
+    this.#leader = false;
+    this.#standbyState = null;
+    if (this.#cluster) this.metrics.clusterLeader.set({ replica: this.#cluster.name }, 0);
+    void this.#outbox.stop();
+    void this.#oncallSync?.stop();
+    this.log.warn({ replica: this.#cluster?.name }, 'cluster: this replica no longer leads: engine and outbox stopped, probing on as a standby');
+  }
+
+  #newOutbox(): Outbox {
+    const config = this.#config;
+    return new Outbox({ store: this.store, sinks: this.#sinks, metrics: this.metrics, log: this.log, now: this.#now, maxAgeMs: config.alerts.maxAgeMs, pollMs: 1_000, stopTimeoutMs: STOP_OUTBOX_MS, mayDeliver: () => this.#leader });
+  }
+
   /** Any engine command, triage's evidence included, committed like a probe run's step. */
   #command(cmd: EngineCommand): CommandResult {
+    if (!this.#leader) return { ok: false, code: 'conflict', message: 'this replica does not lead the cluster now; try again' };
     const result = engineCommand(this.#state, cmd, this.#now(), this.#engineCfg);
     // An ack the store did not keep must not be answered as done: the reminders would go on.
     if (result.ok && !this.#commit(result)) throw new StoreWriteError();
@@ -289,6 +434,8 @@ export class Daemon {
     // A pool still lending a client to an abandoned run would wait for it forever; the process exits anyway.
     await Promise.race([this.#transports.close().catch((err: unknown) => this.log.warn({ err }, 'closing connections failed')), sleep(STOP_TRANSPORTS_MS)]);
     await this.#outbox.stop();
+    // Last, so no replica leads while this one still sends: its session ends and the lock is free.
+    await this.#cluster?.stop();
     this.store.close();
     this.log.info('vigil stopped');
   }
@@ -300,6 +447,10 @@ export class Daemon {
     }
     const previous = this.#probes;
     this.#probes = new Map(runnable.map((p) => [p.id, p]));
+    const cluster = this.#cluster;
+    // In shard mode each replica runs its share; the leader steps the others' from their results.
+    const scheduled = cluster ? runnable.filter((p) => cluster.runs(p.id)) : runnable;
+    this.#scheduled = scheduled.length;
     for (const id of this.#memory.keys()) if (!this.#probes.has(id)) this.#memory.delete(id);
     // From now on a push probe's job is expected to ping; a probe already watched keeps its clock.
     for (const p of runnable) if (p.type === 'push') this.store.watchPush(p.id, this.#now());
@@ -307,7 +458,7 @@ export class Daemon {
       const now = this.#probes.get(id);
       if (!now || now.type !== old.type || now.environment !== old.environment || now.service !== old.service) forgetProbe(this.metrics, old);
     }
-    this.#scheduler.schedule(runnable);
+    this.#scheduler.schedule(scheduled);
   }
 
   async #runOne(id: string, signal: AbortSignal): Promise<void> {
@@ -325,7 +476,77 @@ export class Daemon {
     if (signal.aborted && !(signal.reason instanceof TimeoutError)) return;
     this.#record(probe, run);
     this.#lastChecked.set(id, run.startedAt + run.durationMs);
-    this.#commit(step(this.#state, { probe: id, findings: run.findings }, this.#now(), this.#engineCfg));
+    let findings = run.findings;
+    const cluster = this.#cluster;
+    if (cluster) {
+      const own = { probe: id, at: run.startedAt, findings: run.findings };
+      await cluster.record(own);
+      if (!this.#leader) return;
+      findings = await cluster.merged(own, this.#voteWindow(probe));
+      if (!this.#leader || this.#probes.get(id) !== probe || this.#runSeq.get(id) !== seq) return;
+    }
+    this.#judge(probe, run.startedAt, findings);
+  }
+
+  /** The leader's step for one probe's (merged) findings, and its uptime sample. */
+  #judge(probe: ResolvedProbe, at: number, findings: Finding[]): void {
+    this.store.recordRun({ probe: probe.id, environment: probe.environment, service: probe.service, ok: findings.every((f) => f.ok), at });
+    this.#commit(step(this.#state, { probe: probe.id, findings }, this.#now(), this.#engineCfg));
+  }
+
+  /** Replicas that ran a probe within this long vote on it: one interval, its timeout, and a heartbeat's slack. */
+  #voteWindow(probe: ResolvedProbe): number {
+    return probe.intervalMs + probe.timeoutMs + (this.#cluster?.config.intervalMs ?? 0);
+  }
+
+  /** The replicas' recent results, read by the leader; null when it does not lead (or no longer, once read). */
+  async #leaderResults(): Promise<{ cluster: Cluster; rows: ReplicaResult[]; windowMs: number } | null> {
+    const cluster = this.#cluster;
+    if (!cluster || !this.#leader) return null;
+    const windowMs = Math.max(0, ...[...this.#probes.values()].map((p) => this.#voteWindow(p)));
+    const rows = await cluster.recentResults(windowMs);
+    return rows && this.#leader ? { cluster, rows, windowMs } : null;
+  }
+
+  /** The leader's look at the replicas: one that alone sees every probe it runs fail is cut off (an S3). */
+  async #judgeReplicas(): Promise<void> {
+    // Holding the lock without leading: the state could not be loaded when it was taken. Again now.
+    if (this.#cluster?.leading && !this.#leader) this.#lead();
+    // A silence added or expired on a standby went into the store; the engine hears of it here.
+    try {
+      if (this.#leader) this.#silences.refresh();
+    } catch (err) {
+      this.log.warn({ err: { message: (err as Error).message } }, 'cluster: cannot read the silences from the store');
+    }
+    const read = await this.#leaderResults();
+    if (!read) return;
+    const findings = replicaFindings(read.cluster.live(), read.rows, { now: this.#now(), windowMs: read.windowMs, quorum: read.cluster.config.quorum });
+    this.#commit(step(this.#state, { probe: REPLICA_PROBE_ID, findings }, this.#now(), this.#engineCfg));
+  }
+
+  /** Shard mode, on the leader: steps the probes other replicas run, from the results they wrote. */
+  async #followShards(): Promise<void> {
+    const read = await this.#leaderResults();
+    if (!read) return;
+    const { cluster, rows } = read;
+    const byProbe = new Map<string, typeof rows>();
+    for (const r of rows) {
+      if (r.replica === cluster.name) continue;
+      const list = byProbe.get(r.probe);
+      if (list) list.push(r);
+      else byProbe.set(r.probe, [r]);
+    }
+    for (const [id, list] of byProbe) {
+      const probe = this.#probes.get(id);
+      // A probe this replica runs itself is judged when its own run ends.
+      if (!probe || cluster.runs(id)) continue;
+      const latest = Math.max(...list.map((r) => r.at));
+      if (latest <= (this.#shardSeen.get(id) ?? -Infinity)) continue;
+      this.#shardSeen.set(id, latest);
+      const findings = mergeFindings(list, { now: this.#now(), windowMs: this.#voteWindow(probe), quorum: cluster.config.quorum }).findings;
+      this.#lastChecked.set(id, latest);
+      this.#judge(probe, latest, findings);
+    }
   }
 
   #record(probe: ResolvedProbe, run: ProbeRun): void {
@@ -335,7 +556,6 @@ export class Daemon {
     this.metrics.probeDuration.observe(labels, run.durationMs / 1000);
     this.metrics.probeSuccess.set({ ...labels, environment: probe.environment, service: probe.service }, ok ? 1 : 0);
     observeRun(probe, run.findings, this.metrics);
-    this.store.recordRun({ probe: probe.id, environment: probe.environment, service: probe.service, ok, at: run.startedAt });
     if (!ok) {
       const failed = run.findings.filter((f) => !f.ok).map((f) => ({ key: f.key, message: f.message }));
       this.log.debug({ probe: probe.id, outcome: run.outcome, failed }, 'probe failed');

@@ -24,6 +24,7 @@ export interface Metrics {
   heartbeats: Counter<'outcome'>;
   storeWriteFailures: Counter;
   incidentUnacknowledged: Gauge<'environment' | 'severity'>;
+  clusterLeader: Gauge<'replica'>;
   /** What vigil_incident_unacknowledged_seconds reads at each scrape; the daemon sets `read`. */
   unacknowledged: { read: (() => Array<{ environment: string; severity: string; seconds: number }>) | null };
 }
@@ -151,6 +152,12 @@ export function createMetrics(version: string, opts: { defaults?: boolean } = {}
       name: 'vigil_heartbeats_total',
       help: 'Heartbeat intervals by outcome (sent, failed, withheld while the scheduler or store is unhealthy).',
       labelNames: ['outcome'],
+      registers,
+    }),
+    clusterLeader: new Gauge({
+      name: 'vigil_cluster_leader',
+      help: 'Whether this replica leads its cluster (1) or stands by (0); absent when vigil runs alone.',
+      labelNames: ['replica'],
       registers,
     }),
     incidentUnacknowledged: new Gauge({

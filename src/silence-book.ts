@@ -58,6 +58,18 @@ export class SilenceBook {
       : { ok: false, code: 'not_found', message: `no silence ${id}` };
   }
 
+  /**
+   * Reads the silences again: another replica sharing the store may have added or expired one.
+   * The engine hears of it (onChange) only when something differs.
+   */
+  refresh(): void {
+    const next = this.#load();
+    const key = (list: readonly Silence[]) => JSON.stringify(list.map((x) => [x.id, x.endsAt]));
+    if (key(next) === key(this.#current)) return;
+    this.#current = next;
+    this.#onChange?.(next);
+  }
+
   #load(): readonly Silence[] {
     return Object.freeze(this.#store.listSilences({ activeAt: this.#now() }));
   }

@@ -152,4 +152,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   'probes[type=backup].grace': 'duration a backup may take after its due time before it counts as missing',
   'probes[type=backup].min_size_ratio': 'the newest backup must be at least this share of the size of the one before',
   'probes[type=backup].md5_sidecar': 'the newest backup must have a `<key>.md5` object beside it (`.md5` objects are never taken for backups)',
+  'cluster.replica': 'this replica\'s name among the replicas sharing the store (default: the hostname); each must have its own',
+  'cluster.quorum': 'how many of the replicas that ran a probe in the last interval must see a failure before it counts: 1, "majority" or "all"',
+  'cluster.mode': '"replicate": every replica runs every probe; "shard": each probe runs on one live replica (rendezvous hashing), for fleets too large for one process',
+  'cluster.interval': 'duration between a replica\'s heartbeats and a standby\'s tries to lead; a replica that stops leading is replaced within two',
 };

@@ -1,5 +1,6 @@
 // Loads a config file: YAML → schema → cross-references → secrets, every problem at once with its position, then a frozen Config.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import ms from 'ms';
 import { LineCounter, parseDocument } from 'yaml';
@@ -64,6 +65,13 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
 
+/** Replicas share what they know through PostgreSQL: a SQLite file is one machine's. */
+function checkCluster(root: Record<string, unknown>, problems: Problems): void {
+  if (root.cluster === undefined || root.cluster === null) return;
+  if (record(root.store).postgres !== undefined) return;
+  problems.add(['cluster'], 'replicas need a PostgreSQL store they all share: set store.postgres.url_env (store.path is a SQLite file on one machine)');
+}
+
 // ── cross-references (on the raw tree, so they are reported even when the schema also failed) ──
 function checkReferences(raw: unknown, problems: Problems): void {
   const root = record(raw);
@@ -79,6 +87,7 @@ function checkReferences(raw: unknown, problems: Problems): void {
     if (name !== undefined && environments !== null && !environments.includes(name)) problems.add(at, unknown('environment', name, environments));
   };
 
+  checkCluster(root, problems);
   for (const [name, host] of Object.entries(hosts)) checkEnvironment(['hosts', name, 'environment'], record(host).environment);
   for (const [name, db] of Object.entries(databases)) {
     checkEnvironment(['databases', name, 'environment'], record(db).environment);
@@ -306,6 +315,7 @@ function buildConfig(c: RawConfig, file: string, secrets: Secrets): Config {
     maintenance: c.maintenance,
     alerts,
     probes: c.probes.map((p, i) => buildProbe(p, i, c, hosts, databases, secrets)),
+    cluster: c.cluster ? { replica: c.cluster.replica ?? hostname(), quorum: c.cluster.quorum, mode: c.cluster.mode, intervalMs: c.cluster.interval } : null,
   };
 }
 

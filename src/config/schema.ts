@@ -452,6 +452,17 @@ const oncallSchema = z
   })
   .superRefine(oneOf('api_token_env', 'api_token_file', true));
 
+/** Many replicas on one PostgreSQL store: one leads (runs the engine and the outbox), all probe. */
+const clusterSchema = z.strictObject({
+  replica: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: (iss) => `expected a replica name like "vigil-a" (letters, digits, "-", "_", "."), got ${describe(iss.input)}` })
+    .optional(),
+  quorum: z.union([z.literal(1), z.literal('majority'), z.literal('all')], { error: (iss) => `expected 1, "majority" or "all", got ${describe(iss.input)}` }).default('majority'),
+  mode: z.enum(['replicate', 'shard'], { error: (iss) => `expected "replicate" or "shard", got ${describe(iss.input)}` }).default('replicate'),
+  interval: period.prefault('5s'),
+});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -510,6 +521,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   probes: z.array(probeSchema).default([]),
+  cluster: clusterSchema.optional(),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -522,6 +534,7 @@ export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type EscalateRule = z.output<typeof escalateRule>;
 export type MaintenanceConfig = z.output<typeof maintenanceSchema>;
 export type OncallFlags = z.output<typeof oncallFlags>;
+export type ClusterSettings = z.output<typeof clusterSchema>;
 export type PushProbeConfig = z.output<typeof pushProbe>;
 export type HostProbeConfig = z.output<typeof hostProbe>;
 export type PgHealthProbeConfig = z.output<typeof pgHealthProbe>;

@@ -88,6 +88,18 @@ export interface Config {
     maxAgeMs: number;
   };
   probes: ResolvedProbe[];
+  /** Several replicas on one PostgreSQL store (`cluster:`), or null/absent for one vigil alone. */
+  cluster?: ClusterConfig | null;
+}
+
+/** `cluster:`, resolved: the replica named (the hostname by default), the interval in ms. */
+export interface ClusterConfig {
+  replica: string;
+  /** How many of the replicas that ran a probe in the last interval must see a failure before it counts. */
+  quorum: 1 | 'majority' | 'all';
+  mode: 'replicate' | 'shard';
+  /** How often replicas heartbeat and a standby tries to lead; a dead leader is replaced within two. */
+  intervalMs: number;
 }
 
 /** alerts.betterstack.oncall, resolved: the API token read, durations in ms. */

@@ -50,6 +50,11 @@ export interface OutboxOptions {
   batchSize?: number;
   /** Delay before retry number `attempt` (0-based); tests pin it. */
   backoff?: (attempt: number) => number;
+  /**
+   * Asked before each send: false stops sending at once (a replica that no longer leads must not
+   * send what the new leader now sends). Default: always.
+   */
+  mayDeliver?: () => boolean;
 }
 
 export interface OutboxPass {
@@ -91,6 +96,7 @@ export class Outbox {
   readonly #stopTimeoutMs: number;
   readonly #batchSize: number;
   readonly #backoff: (attempt: number) => number;
+  readonly #mayDeliver: () => boolean;
   readonly #retry = new Map<number, RetryState>();
   readonly #inFlight = new Set<AbortController>();
   /** The running worker of each (sink, channel): at most one, so each channel stays in order. */
@@ -112,6 +118,7 @@ export class Outbox {
     this.#stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
     this.#batchSize = opts.batchSize ?? 500;
     this.#backoff = opts.backoff ?? backoffMs;
+    this.#mayDeliver = opts.mayDeliver ?? (() => true);
   }
 
   start(): void {
@@ -245,7 +252,7 @@ export class Outbox {
 
   async #deliverChannel(queue: PendingMessage[], counts: OutboxPass): Promise<void> {
     for (const msg of queue) {
-      if (this.#stopping) return;
+      if (this.#stopping || !this.#mayDeliver()) return;
       const now = this.#now();
       if (now - msg.createdAt > this.#maxAgeMs) {
         this.#dead(msg, `undelivered after ${Math.round((now - msg.createdAt) / 1000)}s`, now, counts);

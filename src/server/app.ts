@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import { SilenceBook } from '../silence-book.js';
 import type { Store } from '../store/store.js';
 import { actRoutes } from './routes/act.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -99,6 +100,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   healthRoutes(app, deps);
   metricsRoutes(app, deps);
   statusRoutes(app, deps, now);
+  clusterRoutes(app, deps);
   statusPageRoutes(app, deps, now);
   incidentRoutes(app, deps, now);
   reviewRoutes(app, deps, now);

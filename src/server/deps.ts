@@ -2,7 +2,9 @@
 // app.ts so that the routes, which app.ts registers, do not import it back.
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
+import type { ClusterStatus } from '../cluster/cluster.js';
 import type { Command, CommandResult, EngineState } from '../incidents/state.js';
+import type { Incident } from '../types.js';
 import type { Metrics } from '../metrics.js';
 import type { SilenceBook } from '../silence-book.js';
 import type { Store } from '../store/store.js';
@@ -14,8 +16,13 @@ export interface AppDeps {
   log: Logger;
   /** Current subjects and open incidents. */
   engineState: () => EngineState;
-  /** Applies an ack/resolve/note through the engine and the store. */
-  dispatch: (cmd: Command) => CommandResult;
+  /**
+   * Applies an ack/resolve/note through the engine and the store (on a standby replica: through
+   * the leader, hence the promise).
+   */
+  dispatch: (cmd: Command) => CommandAnswer | Promise<CommandAnswer>;
+  /** The replicas sharing the store and which leads; null (or absent) when vigil runs alone. */
+  cluster?: () => ClusterStatus | null;
   health: () => { scheduler: boolean; store: boolean; ready: boolean };
   /** When each probe last finished a run, for /status; absent in tests that do not run probes. */
   lastChecked?: (probe: string) => number | null;
@@ -26,6 +33,9 @@ export interface AppDeps {
   pushed?: (probe: string) => void;
 }
 
+
+/** What an ack/resolve/note came to: the incident after it, or why it was refused. */
+export type CommandAnswer = { ok: true; incident: Incident } | Extract<CommandResult, { ok: false }>;
 
 /** Requests carry names and short notes; anything bigger is a mistake or an attack. */
 export const BODY_LIMIT_BYTES = 64 * 1024;

@@ -140,7 +140,7 @@ export function actRoutes(app: FastifyInstance, deps: ActDeps, now: () => number
     else if (trimmed === '') return page(reply, 400, token, incident, verdict.expiresAt, { name, problem: 'Write the note first, then press Add note.' });
     else cmd = { type: 'note', incidentId: incident.id, by: who, text: trimmed };
 
-    const result = deps.dispatch(cmd);
+    const result = await deps.dispatch(cmd);
     reply.header('set-cookie', nameCookie(who, deps.config.server.publicUrl));
     if (!result.ok) {
       const current = deps.store.getIncident(incident.id) ?? incident;

@@ -1,9 +1,9 @@
 // /api/incidents: list and read from the store; ack, resolve and note through the engine's dispatch.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Command, CommandResult } from '../../incidents/state.js';
+import type { Command } from '../../incidents/state.js';
 import type { Incident } from '../../types.js';
-import type { AppDeps } from '../deps.js';
+import type { AppDeps, CommandAnswer } from '../deps.js';
 import { requireWriteToken } from '../auth.js';
 import { ApiError, incidentJson } from '../serialize.js';
 
@@ -50,7 +50,7 @@ export function parse<T>(schema: z.ZodType<T>, input: unknown, where: string): T
   throw new ApiError(400, 'bad_request', message);
 }
 
-function answer(result: CommandResult, stored: () => Incident | null, now: number) {
+function answer(result: CommandAnswer, stored: () => Incident | null, now: number) {
   if (result.ok) return incidentJson(result.incident, now);
   if (result.code === 'not_found') {
     // The engine holds only active and recently resolved incidents; one resolved longer ago is in the
@@ -81,7 +81,7 @@ export function incidentRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config
   const write = (path: string, command: (id: number, body: unknown) => Command) => {
     app.post(path, { onRequest }, async (request) => {
       const { id } = parse(idParams, request.params, 'params');
-      return answer(deps.dispatch(command(id, request.body)), () => deps.store.getIncident(id), now());
+      return answer(await deps.dispatch(command(id, request.body)), () => deps.store.getIncident(id), now());
     });
   };
 

@@ -1,0 +1,109 @@
+// Many replicas, one verdict: a probe's failure counts once `quorum` of the replicas that ran it lately
+// agree, so one replica cut off from the fleet pages nobody. Pure functions of the results and the clock.
+import type { Finding } from '../types.js';
+
+export type Quorum = 1 | 'majority' | 'all';
+
+/** One replica's latest run of one probe. */
+export interface ReplicaResult {
+  replica: string;
+  probe: string;
+  /** When the run started, ms since epoch. */
+  at: number;
+  findings: Finding[];
+}
+
+/** How many of `voters` replicas must see a failure for it to count. */
+export function required(quorum: Quorum, voters: number): number {
+  if (voters <= 0) return 1;
+  if (quorum === 1) return 1;
+  if (quorum === 'all') return voters;
+  return Math.floor(voters / 2) + 1;
+}
+
+/** The results of one probe recent enough to vote: run at or after `now - windowMs`, the latest per replica. */
+export function voters(results: readonly ReplicaResult[], now: number, windowMs: number): ReplicaResult[] {
+  const latest = new Map<string, ReplicaResult>();
+  for (const r of results) {
+    if (r.at < now - windowMs || r.at > now + windowMs) continue;
+    const seen = latest.get(r.replica);
+    if (!seen || seen.at < r.at) latest.set(r.replica, r);
+  }
+  return [...latest.values()].sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
+}
+
+export interface Merged {
+  findings: Finding[];
+  /** Replicas whose results voted. */
+  voters: number;
+}
+
+/**
+ * The findings of one probe as the engine should see them. A finding fails when at least
+ * `required(quorum, n)` of the n voting replicas report it failing; otherwise it passes. Keys a
+ * replica did not report count as passing for it (a healthy run often has fewer findings).
+ * `prefer` names the replica whose wording is kept when several agree (the leader's own).
+ */
+export function mergeFindings(results: readonly ReplicaResult[], opts: { now: number; windowMs: number; quorum: Quorum; prefer?: string }): Merged {
+  const voting = voters(results, opts.now, opts.windowMs);
+  if (opts.prefer !== undefined) {
+    const i = voting.findIndex((r) => r.replica === opts.prefer);
+    if (i > 0) voting.unshift(...voting.splice(i, 1));
+  }
+  const need = required(opts.quorum, voting.length);
+  const keys: string[] = [];
+  const failing = new Map<string, Finding[]>();
+  const passing = new Map<string, Finding>();
+  for (const r of voting) {
+    for (const f of r.findings) {
+      if (!failing.has(f.key)) {
+        failing.set(f.key, []);
+        keys.push(f.key);
+      }
+      if (!f.ok) failing.get(f.key)!.push(f);
+      else if (!passing.has(f.key)) passing.set(f.key, f);
+    }
+  }
+  const findings = keys.map((key): Finding => {
+    const bad = failing.get(key)!;
+    if (bad.length >= need) return bad[0]!;
+    const good = passing.get(key);
+    if (good) return good;
+    // Only some replicas reported it, all failing, too few to count: it passes, in the failing words.
+    const { evidence: _evidence, ...rest } = bad[0]!;
+    return { ...rest, ok: true, message: `${bad[0]!.message} (seen by ${bad.length} of ${voting.length} replicas: below the quorum)` };
+  });
+  return { findings, voters: voting.length };
+}
+
+/**
+ * Replicas cut off from the fleet: every probe they ran lately failed while, for each of those
+ * probes, the replicas together (by quorum) saw it pass. At least `minProbes` probes must back the
+ * verdict, and another replica must have voted on each, so a small or lone view says nothing.
+ */
+export function cutOffReplicas(results: readonly ReplicaResult[], opts: { now: number; windowMs: number; quorum: Quorum; minProbes?: number }): string[] {
+  const byProbe = new Map<string, ReplicaResult[]>();
+  for (const r of results) {
+    const list = byProbe.get(r.probe);
+    if (list) list.push(r);
+    else byProbe.set(r.probe, [r]);
+  }
+  const seen = new Map<string, { probes: number; contradicted: number }>();
+  for (const list of byProbe.values()) {
+    const voting = voters(list, opts.now, opts.windowMs);
+    if (voting.length < 2) continue;
+    const merged = mergeFindings(voting, opts);
+    const fleetOk = merged.findings.every((f) => f.ok);
+    for (const r of voting) {
+      const tally = seen.get(r.replica) ?? { probes: 0, contradicted: 0 };
+      tally.probes++;
+      if (fleetOk && r.findings.some((f) => !f.ok)) tally.contradicted++;
+      seen.set(r.replica, tally);
+    }
+  }
+  const min = opts.minProbes ?? 2;
+  return [...seen.entries()]
+    .filter(([, t]) => t.probes >= min && t.contradicted === t.probes)
+    .map(([name]) => name)
+    .sort();
+}
