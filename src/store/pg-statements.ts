@@ -1,9 +1,9 @@
 // Every SQL statement the PostgreSQL store runs: the SQLite store's statements in PostgreSQL's dialect.
 // Sets of rows travel as one JSON parameter (json_populate_recordset), so a step is one round trip per table.
+import { INCIDENT_COLUMNS, SUBJECT_COLUMNS, upsertClause } from './columns.js';
 
-const INCIDENT_COLUMNS = `id, state, severity, environment, service, summary, root_probe, root_key, symptoms,
-  opened_at, acknowledged_at, acknowledged_by, resolved_at, respond_by, last_reminder_at, message, evidence,
-  detected_at, maintenance, former_roots, paged_severity`;
+const INCIDENT_LIST = INCIDENT_COLUMNS.join(', ');
+const SUBJECT_LIST = SUBJECT_COLUMNS.join(', ');
 
 const MESSAGE_COLUMNS = `id, sink, channel, created_at, incident_id, event, body, attempts, unanswered, last_error`;
 
@@ -12,22 +12,12 @@ const OUTBOX_SEQUENCE = `pg_get_serial_sequence('outbox', 'id')::regclass`;
 export const SQL = {
   /** Reads of several statements in one batch see one snapshot. */
   snapshot: `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`,
-  upsertIncidents: `INSERT INTO incidents (${INCIDENT_COLUMNS})
-    SELECT ${INCIDENT_COLUMNS} FROM json_populate_recordset(NULL::incidents, $1::json)
-    ON CONFLICT (id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
-      environment = excluded.environment, service = excluded.service, summary = excluded.summary,
-      root_probe = excluded.root_probe, root_key = excluded.root_key, symptoms = excluded.symptoms,
-      opened_at = excluded.opened_at, acknowledged_at = excluded.acknowledged_at,
-      acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
-      respond_by = excluded.respond_by, last_reminder_at = excluded.last_reminder_at,
-      message = excluded.message, evidence = excluded.evidence, detected_at = excluded.detected_at,
-      maintenance = excluded.maintenance, former_roots = excluded.former_roots,
-      paged_severity = excluded.paged_severity`,
-  upsertSubjects: `INSERT INTO subjects (key, probe, ok, failures, successes, severity, since, incident_id)
-    SELECT key, probe, ok, failures, successes, severity, since, incident_id FROM json_populate_recordset(NULL::subjects, $1::json)
-    ON CONFLICT (key) DO UPDATE SET probe = excluded.probe, ok = excluded.ok, failures = excluded.failures,
-      successes = excluded.successes, severity = excluded.severity, since = excluded.since,
-      incident_id = excluded.incident_id`,
+  upsertIncidents: `INSERT INTO incidents (${INCIDENT_LIST})
+    SELECT ${INCIDENT_LIST} FROM json_populate_recordset(NULL::incidents, $1::json)
+    ${upsertClause(INCIDENT_COLUMNS, 'id')}`,
+  upsertSubjects: `INSERT INTO subjects (${SUBJECT_LIST})
+    SELECT ${SUBJECT_LIST} FROM json_populate_recordset(NULL::subjects, $1::json)
+    ${upsertClause(SUBJECT_COLUMNS, 'key')}`,
   // n orders the entries of one incident; seq continues after those already stored.
   appendTimeline: `INSERT INTO timeline (incident_id, seq, at, event, detail, "by")
     SELECT e.incident_id,

@@ -28,8 +28,8 @@ import {
 } from './rows.js';
 import { silenceFromRow, type SilenceRow } from './silences.js';
 import type { IncidentQuery, NewSilence, PendingMessage, SilenceQuery, Store, StoreChange, UptimeRow, UptimeSample } from './store.js';
+import { HOUR_MS, UptimeBuffer } from './uptime-buffer.js';
 
-const HOUR_MS = 3_600_000;
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 500;
 /** How long one call may wait for PostgreSQL before the store counts as unavailable. */
@@ -113,8 +113,8 @@ export class PostgresStore implements Store {
   #closed = false;
   /** Since the last call that found PostgreSQL unavailable: why, and until when calls fail without trying. */
   #down: { reason: string; backoffMs: number; until: number } | null = null;
-  /** Runs not yet written, one aggregate per probe-hour, keyed `probe \0 hour`. */
-  #uptime = new Map<string, UptimeRow>();
+  /** Runs not yet written. */
+  readonly #uptime = new UptimeBuffer();
 
   constructor(handle: number, name: string, now: () => number, timeoutMs: number) {
     this.#handle = handle;
@@ -208,22 +208,11 @@ export class PostgresStore implements Store {
 
   /** Counts the run into its probe-hour in memory; nothing is written until flushUptime(). */
   recordRun(sample: UptimeSample): void {
-    const hour = Math.floor(sample.at / HOUR_MS) * HOUR_MS;
-    const key = `${sample.probe}\0${hour}`;
-    let row = this.#uptime.get(key);
-    if (!row) {
-      row = { probe: sample.probe, environment: sample.environment, service: sample.service, hour, ok: 0, failed: 0 };
-      this.#uptime.set(key, row);
-    }
-    if (sample.ok) row.ok++;
-    else row.failed++;
+    this.#uptime.record(sample);
   }
 
   flushUptime(): void {
-    if (this.#uptime.size === 0) return;
-    this.#run([{ text: SQL.addUptime, values: [JSON.stringify([...this.#uptime.values()])] }]);
-    // Cleared only after the commit, so a failed flush keeps the counts for the next try.
-    this.#uptime.clear();
+    this.#uptime.flush((rows) => this.#run([{ text: SQL.addUptime, values: [JSON.stringify(rows)] }]));
   }
 
   uptime(sinceMs: number): UptimeRow[] {

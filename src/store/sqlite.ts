@@ -20,11 +20,11 @@ import type { Silence } from '../incidents/silences.js';
 import { SilenceTable } from './silences.js';
 import { deadFromRow, oncallFromRow, prepareOncallStatements, type DeadMessage, type OncallIncident, type OncallState, type OncallStatements } from './oncall.js';
 import { prepareStatements, type Statements } from './statements.js';
+import { HOUR_MS, UptimeBuffer } from './uptime-buffer.js';
 import type { IncidentQuery, NewSilence, SilenceQuery, Store, StoreChange, UptimeRow, UptimeSample } from './store.js';
 
 export type { PendingMessage } from './rows.js';
 
-const HOUR_MS = 3_600_000;
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 500;
 
@@ -81,8 +81,8 @@ export class SqliteStore implements Store {
   #oncall: OncallStatements;
   #closed = false;
   readonly #lock: StoreLock | null;
-  /** Runs not yet written, one aggregate per probe-hour, keyed `probe \0 hour`. */
-  #uptime = new Map<string, UptimeRow>();
+  /** Runs not yet written. */
+  readonly #uptime = new UptimeBuffer();
   #applyTx: (change: StoreChange) => OutboundMessage[];
   #flushTx: (rows: UptimeRow[]) => void;
   #releaseTx: (ids: readonly number[], at: number, rewrite: ((body: unknown) => unknown) | undefined) => number;
@@ -184,26 +184,14 @@ export class SqliteStore implements Store {
 
   /** Counts the run into its probe-hour in memory; nothing is written until flushUptime(). */
   recordRun(sample: UptimeSample): void {
-    const hour = Math.floor(sample.at / HOUR_MS) * HOUR_MS;
-    const key = `${sample.probe}\0${hour}`;
-    let row = this.#uptime.get(key);
-    if (!row) {
-      row = { probe: sample.probe, environment: sample.environment, service: sample.service, hour, ok: 0, failed: 0 };
-      this.#uptime.set(key, row);
-    }
-    if (sample.ok) row.ok++;
-    else row.failed++;
+    this.#uptime.record(sample);
   }
 
   /** Adds the buffered counts to the hourly rows in one transaction; a no-op when nothing is buffered. */
   flushUptime(): void {
-    if (this.#uptime.size === 0) return;
-    this.#flushTx([...this.#uptime.values()]);
-    // Cleared only after the commit, so a failed flush keeps the counts for the next try.
-    this.#uptime.clear();
+    this.#uptime.flush(this.#flushTx);
   }
 
-  /** Hourly rows of every hour that overlaps [sinceMs, now), by probe then hour; flushes first. */
   uptime(sinceMs: number): UptimeRow[] {
     this.flushUptime();
     return this.storedUptime(sinceMs);

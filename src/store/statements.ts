@@ -1,35 +1,22 @@
 // Every SQL statement the store runs, prepared once per connection (apply and flushUptime are hot).
 import type Database from 'better-sqlite3';
 import type { UptimeRow } from './store.js';
+import { INCIDENT_COLUMNS, SUBJECT_COLUMNS, upsertClause } from './columns.js';
 import type { IncidentRow, MessageState, OutboxRow, SubjectRow, TimelineRow } from './rows.js';
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
 export function prepareStatements(db: Database.Database) {
-  const incidentColumns = `id, state, severity, environment, service, summary, root_probe, root_key, symptoms,
-    opened_at, acknowledged_at, acknowledged_by, resolved_at, respond_by, last_reminder_at, message, evidence,
-    detected_at, maintenance, former_roots, paged_severity`;
   return {
     upsertIncident: db.prepare<[IncidentRow]>(
-      `INSERT INTO incidents (${incidentColumns}) VALUES (@id, @state, @severity, @environment, @service, @summary,
-         @root_probe, @root_key, @symptoms, @opened_at, @acknowledged_at, @acknowledged_by, @resolved_at,
-         @respond_by, @last_reminder_at, @message, @evidence, @detected_at, @maintenance, @former_roots, @paged_severity)
-       ON CONFLICT (id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
-         environment = excluded.environment, service = excluded.service, summary = excluded.summary,
-         root_probe = excluded.root_probe, root_key = excluded.root_key, symptoms = excluded.symptoms,
-         opened_at = excluded.opened_at, acknowledged_at = excluded.acknowledged_at,
-         acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
-         respond_by = excluded.respond_by, last_reminder_at = excluded.last_reminder_at,
-         message = excluded.message, evidence = excluded.evidence, detected_at = excluded.detected_at,
-         maintenance = excluded.maintenance, former_roots = excluded.former_roots,
-         paged_severity = excluded.paged_severity`,
+      `INSERT INTO incidents (${INCIDENT_COLUMNS.join(', ')})
+       VALUES (${INCIDENT_COLUMNS.map((c) => `@${c}`).join(', ')})
+       ${upsertClause(INCIDENT_COLUMNS, 'id')}`,
     ),
     upsertSubject: db.prepare<[SubjectRow]>(
-      `INSERT INTO subjects (key, probe, ok, failures, successes, severity, since, incident_id)
-       VALUES (@key, @probe, @ok, @failures, @successes, @severity, @since, @incident_id)
-       ON CONFLICT (key) DO UPDATE SET probe = excluded.probe, ok = excluded.ok, failures = excluded.failures,
-         successes = excluded.successes, severity = excluded.severity, since = excluded.since,
-         incident_id = excluded.incident_id`,
+      `INSERT INTO subjects (${SUBJECT_COLUMNS.join(', ')})
+       VALUES (${SUBJECT_COLUMNS.map((c) => `@${c}`).join(', ')})
+       ${upsertClause(SUBJECT_COLUMNS, 'key')}`,
     ),
     appendTimeline: db.prepare<[number, number, number, string, string, string | null]>(
       `INSERT INTO timeline (incident_id, seq, at, event, detail, "by")
