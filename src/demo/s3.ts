@@ -1,7 +1,7 @@
 // The demo's backup bucket: a minimal in-process ListObjectsV2 responder (path-style) whose snapshots follow the backups' cron, less the last two while the timeline says the sidecar stopped.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { latestCronStart, MAX_CRON_WINDOW_MS } from '../incidents/maintenance.js';
+import { latestCronStart, MAX_CRON_WINDOW_MS } from '../cron.js';
 
 export interface DemoBucketOptions {
   bucket: string;

@@ -1,7 +1,7 @@
 // The `backup` probe: the newest object under a bucket prefix must be younger than the schedule's last due time plus grace, non-empty, not shrunk, and have its .md5 sidecar.
 import type { BackupProbeConfig } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
-import { latestCronStart, MAX_CRON_WINDOW_MS } from '../incidents/maintenance.js';
+import { latestCronStart, MAX_CRON_WINDOW_MS } from '../cron.js';
 import type { Metrics } from '../metrics.js';
 import { listObjects, S3Error, s3Where, type S3Object } from '../transport/s3.js';
 import type { Finding } from '../types.js';

@@ -1,7 +1,7 @@
 // The `push` probe: judges the last heartbeat a job sent to POST /api/push/{id} against its period or cron schedule plus grace.
 import type { PushProbeConfig } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
-import { latestCronStart } from '../incidents/maintenance.js';
+import { latestCronStart } from '../cron.js';
 import type { Finding, PushState } from '../types.js';
 import type { ProbeFn } from './contract.js';
 import { formatAge, formatLimit } from './pg-common.js';

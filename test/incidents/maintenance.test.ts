@@ -1,7 +1,8 @@
 // Maintenance windows: which are active when, and incidents inside them recorded but paged only at the window's end.
 import t from 'tap';
 import { initialState } from '../../src/incidents/engine.js';
-import { activeWindows, latestCronStart } from '../../src/incidents/maintenance.js';
+import { latestCronStart } from '../../src/cron.js';
+import { activeWindows } from '../../src/incidents/maintenance.js';
 import { NO_DISCORD, route } from '../../src/notify/route.js';
 import { config, fail, Harness, meta, MINUTE, pass, SECOND, T0, types } from './fixtures.js';
 
