@@ -142,14 +142,14 @@ function orderSet<K, V>(node: OrderNode<K, V> | undefined, shift: number, seq: n
   return copy.every((c) => c === undefined) ? undefined : copy;
 }
 
-function* walk<K, V>(node: OrderNode<K, V> | undefined, shift: number): Generator<Entry<K, V>, undefined, unknown> {
-  if (node === undefined) return undefined;
+function flatten<K, V>(node: OrderNode<K, V> | undefined, shift: number, into: Array<Entry<K, V>>): Array<Entry<K, V>> {
+  if (node === undefined) return into;
   for (const child of node) {
     if (child === undefined) continue;
-    if (shift === 0) yield child as Entry<K, V>;
-    else yield* walk(child as OrderNode<K, V>, shift - BITS);
+    if (shift === 0) into.push(child as Entry<K, V>);
+    else flatten(child as OrderNode<K, V>, shift - BITS, into);
   }
-  return undefined;
+  return into;
 }
 
 /**
@@ -166,6 +166,17 @@ export class PersistentMap<K extends Key, V> implements ReadonlyMap<K, V> {
     private readonly nextSeq: number,
     readonly size: number,
   ) {}
+
+  // What a walk reads, made on the first walk of this version, so walking it again (a page per
+  // request) costs what walking a Map does. Never handed out: only iterators over them.
+  #flat: ReadonlyArray<Entry<K, V>> | undefined;
+  #pairs: ReadonlyArray<[K, V]> | undefined;
+  #keys: readonly K[] | undefined;
+  #values: readonly V[] | undefined;
+
+  #all(): ReadonlyArray<Entry<K, V>> {
+    return (this.#flat ??= flatten(this.order, this.shift, []));
+  }
 
   static empty<K extends Key, V>(): PersistentMap<K, V> {
     return new PersistentMap<K, V>(undefined, undefined, 0, 0, 0);
@@ -234,23 +245,22 @@ export class PersistentMap<K extends Key, V> implements ReadonlyMap<K, V> {
     return next.nextSeq - next.size > next.size + 64 ? PersistentMap.of(next.#entries()) : next;
   }
 
-  *#entries(): Generator<[K, V], undefined, unknown> {
-    for (const entry of walk(this.order, this.shift)) yield [entry.key, entry.value];
-    return undefined;
+  /** Each pair frozen: they are shared by every walk of this version. */
+  #entries(): MapIterator<[K, V]> {
+    this.#pairs ??= this.#all().map((e) => Object.freeze([e.key, e.value]) as [K, V]);
+    return this.#pairs.values();
   }
 
   entries(): MapIterator<[K, V]> {
     return this.#entries();
   }
 
-  *keys(): MapIterator<K> {
-    for (const entry of walk(this.order, this.shift)) yield entry.key;
-    return undefined;
+  keys(): MapIterator<K> {
+    return (this.#keys ??= this.#all().map((e) => e.key)).values();
   }
 
-  *values(): MapIterator<V> {
-    for (const entry of walk(this.order, this.shift)) yield entry.value;
-    return undefined;
+  values(): MapIterator<V> {
+    return (this.#values ??= this.#all().map((e) => e.value)).values();
   }
 
   [Symbol.iterator](): MapIterator<[K, V]> {
@@ -258,7 +268,7 @@ export class PersistentMap<K extends Key, V> implements ReadonlyMap<K, V> {
   }
 
   forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
-    for (const entry of walk(this.order, this.shift)) callback.call(thisArg, entry.value, entry.key, this);
+    for (const entry of this.#all()) callback.call(thisArg, entry.value, entry.key, this);
   }
 
   get [Symbol.toStringTag](): string {

@@ -86,3 +86,16 @@ t.test('deleting most keys renumbers the order and loses nothing', async (t) => 
   t.equal(full.size, 2_000);
   t.same([...full.keys()], Array.from({ length: 2_000 }, (_, i) => i), 'the full version is untouched');
 });
+
+t.test('a walked version walks the same again, and its pairs cannot be changed through a walk', async (t) => {
+  const a = PersistentMap.of([['x', 1], ['y', 2]] as Array<[string, number]>);
+  t.same([...a.values()], [1, 2]);
+  const b = a.with('y', 3).with('z', 4);
+  t.same([...b], [['x', 1], ['y', 3], ['z', 4]], 'a new version walks its own entries');
+  const pair = [...a][1]!;
+  t.throws(() => {
+    pair[1] = 99;
+  }, TypeError);
+  t.same([...a], [['x', 1], ['y', 2]], 'the first version walks as before');
+  t.same([...a.keys()], ['x', 'y']);
+});
