@@ -98,8 +98,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   healthRoutes(app, deps);
   metricsRoutes(app, deps);
-  statusRoutes(app, deps, now);
-  statusPageRoutes(app, deps, now);
+  // The engine state, config and silences are replaced, never changed in place: their identities tell
+  // the status pages when to render again.
+  const stateKey = () => [deps.engineState(), deps.config, silences.current()];
+  statusRoutes(app, deps, now, stateKey);
+  statusPageRoutes(app, deps, now, stateKey);
   incidentRoutes(app, deps, now);
   reviewRoutes(app, deps, now);
   silenceRoutes(app, { get config() { return deps.config; }, silences }, now);

@@ -1,0 +1,36 @@
+// N requests to one URL all at once, each on its own connection, as N browsers opening /status would:
+// returns each one's time to the last byte (ms, sorted) and how many failed.
+import { Agent } from 'undici';
+
+export interface LoadResult {
+  latenciesMs: number[];
+  failed: number;
+  bytes: number;
+}
+
+export async function concurrentGets(url: string, requests: number): Promise<LoadResult> {
+  // No limit on connections per origin: every request opens its own, at the same moment.
+  const agent = new Agent({ connections: null, pipelining: 0, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const { origin, pathname } = new URL(url);
+  let failed = 0;
+  let bytes = 0;
+  try {
+    const latenciesMs = await Promise.all(
+      Array.from({ length: requests }, async () => {
+        const start = performance.now();
+        try {
+          const res = await agent.request({ origin, path: pathname, method: 'GET' });
+          const body = await res.body.arrayBuffer();
+          bytes += body.byteLength;
+          if (res.statusCode !== 200) failed++;
+        } catch {
+          failed++;
+        }
+        return performance.now() - start;
+      }),
+    );
+    return { latenciesMs: latenciesMs.sort((a, b) => a - b), failed, bytes };
+  } finally {
+    await agent.destroy();
+  }
+}
