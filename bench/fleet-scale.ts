@@ -7,6 +7,7 @@
 // A short run: npm run bench:scale -- --sizes 1000@10s --warmup 5s --duration 20s --days 3
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +86,19 @@ async function bareRole(job: FleetJob): Promise<Measured> {
   return { window, ...memory };
 }
 
+/** The floor for the status rows: a bare node:http server sending a body of the same size. */
+async function staticRole(job: { bytes: number; requests: number }): Promise<LoadResult> {
+  const body = Buffer.alloc(job.bytes, 'x');
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body));
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    return await inChild<LoadResult>('load', { url: `http://127.0.0.1:${port}/`, requests: job.requests });
+  } finally {
+    server.close();
+  }
+}
+
 function growthRole(job: { probes: number; days: number }): Growth {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-growth-'));
   try {
@@ -98,6 +112,10 @@ const ms = (seconds: number) => (seconds * 1000).toFixed(1);
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
 const cpuPer1000 = (w: Window) => (w.runs === 0 ? NaN : (w.cpuSeconds / w.runs) * 1000);
 const thousands = (n: number) => n.toLocaleString('en-US');
+function responseTimes(load: LoadResult): string {
+  const failed = load.failed > 0 ? `, ${load.failed} failed (${Object.entries(load.errors).map(([why, n]) => `${why} ×${n}`).join(', ')})` : '';
+  return `${percentile(load.latenciesMs, 50).toFixed(0)} / ${percentile(load.latenciesMs, 99).toFixed(0)}${failed}`;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -145,8 +163,13 @@ async function main(): Promise<void> {
       rows.push([`vigil, every ${interval}`, thousands(probes), rate, cpuPer1000(vigil.window).toFixed(3), ratio, ms(percentile(vigil.window.lags, 50)), ms(percentile(vigil.window.lags, 99)), mb(vigil.rssBytes), mb(vigil.heapBytes), mb(vigil.storeBytes), '']);
       if (bareRow) rows.push(bareRow);
       for (const s of vigil.status) {
-        const failed = s.load.failed > 0 ? `, ${s.load.failed} failed` : '';
-        rows.push([`${thousands(statusRequests)} concurrent GET ${s.path}`, thousands(probes), rate, '', '', ms(percentile(s.window.lags, 50)), ms(percentile(s.window.lags, 99)), mb(s.rssBytes), '', '', `${percentile(s.load.latenciesMs, 50).toFixed(0)} / ${percentile(s.load.latenciesMs, 99).toFixed(0)}${failed}`]);
+        rows.push([`${thousands(statusRequests)} concurrent GET ${s.path}`, thousands(probes), rate, '', '', ms(percentile(s.window.lags, 50)), ms(percentile(s.window.lags, 99)), mb(s.rssBytes), '', '', responseTimes(s.load)]);
+        if (values.compare) {
+          const bytes = Math.round(s.load.bytes / Math.max(1, statusRequests - s.load.failed));
+          process.stderr.write(`bare node:http server: ${thousands(statusRequests)} concurrent requests for ${thousands(bytes)} bytes…\n`);
+          const floor = await inChild<LoadResult>('static', { bytes, requests: statusRequests });
+          rows.push([`the same from a bare node:http server (${(bytes / 1024).toFixed(0)} KiB)`, '', '', '', '', '', '', '', '', '', responseTimes(floor)]);
+        }
       }
     }
   } finally {
@@ -167,7 +190,15 @@ if (roleAt >= 0) {
   const role = process.argv[roleAt + 1];
   const job = JSON.parse(process.argv[roleAt + 2] ?? '{}') as never;
   const result =
-    role === 'vigil' ? await vigilRole(job) : role === 'bare' ? await bareRole(job) : role === 'load' ? await concurrentGets((job as { url: string }).url, (job as { requests: number }).requests) : growthRole(job);
+    role === 'vigil'
+      ? await vigilRole(job)
+      : role === 'bare'
+        ? await bareRole(job)
+        : role === 'load'
+          ? await concurrentGets((job as { url: string }).url, (job as { requests: number }).requests)
+          : role === 'static'
+            ? await staticRole(job)
+            : growthRole(job);
   process.send!(result, () => process.exit(0));
 } else {
   await main();

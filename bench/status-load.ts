@@ -5,6 +5,8 @@ import { Agent } from 'undici';
 export interface LoadResult {
   latenciesMs: number[];
   failed: number;
+  /** Why requests failed: error code (or HTTP status) → count. */
+  errors: Record<string, number>;
   bytes: number;
 }
 
@@ -14,6 +16,11 @@ export async function concurrentGets(url: string, requests: number): Promise<Loa
   const { origin, pathname } = new URL(url);
   let failed = 0;
   let bytes = 0;
+  const errors: Record<string, number> = {};
+  const fail = (why: string) => {
+    failed++;
+    errors[why] = (errors[why] ?? 0) + 1;
+  };
   try {
     const latenciesMs = await Promise.all(
       Array.from({ length: requests }, async () => {
@@ -22,14 +29,14 @@ export async function concurrentGets(url: string, requests: number): Promise<Loa
           const res = await agent.request({ origin, path: pathname, method: 'GET' });
           const body = await res.body.arrayBuffer();
           bytes += body.byteLength;
-          if (res.statusCode !== 200) failed++;
-        } catch {
-          failed++;
+          if (res.statusCode !== 200) fail(`HTTP ${res.statusCode}`);
+        } catch (err) {
+          fail(String((err as { code?: unknown }).code ?? (err as Error).message));
         }
         return performance.now() - start;
       }),
     );
-    return { latenciesMs: latenciesMs.sort((a, b) => a - b), failed, bytes };
+    return { latenciesMs: latenciesMs.sort((a, b) => a - b), failed, errors, bytes };
   } finally {
     await agent.destroy();
   }

@@ -36,7 +36,7 @@ export interface Growth {
 }
 
 /**
- * One probe in fifty fails for half an hour twice a day (an incident opened, paged, resolved); the
+ * One probe in fifty fails for three runs twice a day (an incident opened, paged, resolved); the
  * rest always pass. A passing probe whose counters are saturated is a no-op for the engine (nothing
  * changes, nothing is written), so after the first round only the probes that flap go through it;
  * every run of every probe is counted into uptime.
@@ -58,7 +58,8 @@ export function simulateStoreGrowth(spec: GrowthSpec): Growth {
     incidents += result.events.filter((e) => e.type === 'opened').length;
     state = result.state;
   };
-  const failing = (i: number, at: number): boolean => i % 50 === 0 && (at - T0 + i * 60_000) % (12 * HOUR_MS) < 30 * 60_000;
+  // Staggered by a run per flapping probe, so they do not all fail at once.
+  const failing = (i: number, at: number): boolean => i % 50 === 0 && (at - T0 + (i / 50) * stepMs) % (12 * HOUR_MS) < 3 * stepMs;
   const bytesPerDay: number[] = [];
   const end = T0 + spec.days * DAY_MS;
   for (let at = T0; at < end; at += stepMs) {

@@ -10,7 +10,7 @@ import { uptimeSince } from '../views/uptime.js';
 import { markdownToHtml } from '../views/markdown.js';
 import { reviewOf } from './review.js';
 import { RenderCache } from '../render-cache.js';
-import { undelivered, type StateKey } from './status.js';
+import { undelivered, type KeptRendering } from './status.js';
 
 /** Resolved incidents listed under "Recently resolved". */
 export const RECENT_RESOLVED = 10;
@@ -35,10 +35,13 @@ export function contentSecurityPolicy(nonce: string, opts: { forms?: boolean } =
 
 type PageDeps = Pick<AppDeps, 'config' | 'store' | 'engineState' | 'lastChecked'>;
 
-/** A page rendered once and sent many times: split where each response's own nonce goes. */
+/**
+ * A rendered page, split where each response's own nonce goes. A page kept for many responses holds
+ * its parts as bytes, encoded and scrubbed of secrets once (the app's onSend hook scrubs strings only).
+ */
 export interface RenderedPage {
   name: PageName;
-  parts: string[];
+  parts: string[] | Buffer[];
 }
 
 /** Stands in for the nonce in a rendering kept for several responses; random, so no page text can forge it. */
@@ -54,6 +57,19 @@ export function renderHtml(deps: Pick<AppDeps, 'config'>, name: PageName, page: 
   return { name, parts: scrubSecrets(html, escaped).split(NONCE_SLOT) };
 }
 
+/** The page as bytes to keep: `scrub` is the app's own secret scrubber, which bytes no longer pass through. */
+export function keptPage(page: RenderedPage, scrub: (text: string) => string): RenderedPage {
+  const parts = page.parts.map(String);
+  return { name: page.name, parts: scrub(parts.join(NONCE_SLOT)).split(NONCE_SLOT).map((part) => Buffer.from(part)) };
+}
+
+function withNonce(parts: RenderedPage['parts'], nonce: string): string | Buffer {
+  const first = parts[0];
+  if (typeof first === 'string' || first === undefined) return (parts as string[]).join(nonce);
+  const slot = Buffer.from(nonce);
+  return Buffer.concat((parts as Buffer[]).flatMap((part, i) => (i === 0 ? [part] : [slot, part])));
+}
+
 export function sendRendered(reply: FastifyReply, status: number, page: RenderedPage) {
   const nonce = randomBytes(16).toString('base64');
   return reply
@@ -62,18 +78,18 @@ export function sendRendered(reply: FastifyReply, status: number, page: Rendered
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
     .type('text/html; charset=utf-8')
-    .send(page.parts.join(nonce));
+    .send(withNonce(page.parts, nonce));
 }
 
 export function sendPage(deps: Pick<AppDeps, 'config'>, reply: FastifyReply, status: number, name: PageName, page: Omit<PageChrome, 'nonce'>, data: object) {
   return sendRendered(reply, status, renderHtml(deps, name, page, data));
 }
 
-export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () => number, stateKey: StateKey): void {
+export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () => number, kept: KeptRendering): void {
   const cache = new RenderCache<RenderedPage>();
   app.get('/status', async (_request, reply) => {
     const at = now();
-    return sendRendered(reply, 200, cache.get(stateKey(), at, () => renderStatusPage(deps, at)));
+    return sendRendered(reply, 200, cache.get(kept.key(), at, () => keptPage(renderStatusPage(deps, at), kept.scrub)));
   });
 
   app.get<{ Params: { id: string } }>('/status/incidents/:id', async (request, reply) => {

@@ -174,16 +174,21 @@ export function buildStatus(config: Config, state: EngineState, now: number, las
   return { generated_at: rfc3339(now), environments, open_incidents: open.map((i) => incidentJson(i, now)), maintenance };
 }
 
-/** What the status pages show changes only with these (and the clock): see RenderCache. */
-export type StateKey = () => readonly unknown[];
+/** How the status pages keep a rendering (see RenderCache). */
+export interface KeptRendering {
+  /** What they show changes only with these identities (and the clock). */
+  key: () => readonly unknown[];
+  /** The app's secret scrubber: a kept rendering is sent as bytes, which the onSend hook does not scrub. */
+  scrub: (text: string) => string;
+}
 
-export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store' | 'lastChecked'>, now: () => number, stateKey: StateKey): void {
-  const cache = new RenderCache<string>();
+export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store' | 'lastChecked'>, now: () => number, kept: KeptRendering): void {
+  const cache = new RenderCache<Buffer>();
   app.get('/api/status', async (_request, reply) => {
     const at = now();
-    const body = cache.get(stateKey(), at, () => {
-      const state = deps.engineState();
-      return JSON.stringify({ ...buildStatus(deps.config, state, at, deps.lastChecked), undelivered: undelivered(deps.store, at) });
+    const body = cache.get(kept.key(), at, () => {
+      const status = { ...buildStatus(deps.config, deps.engineState(), at, deps.lastChecked), undelivered: undelivered(deps.store, at) };
+      return Buffer.from(kept.scrub(JSON.stringify(status)));
     });
     return reply.type('application/json; charset=utf-8').send(body);
   });
