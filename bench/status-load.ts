@@ -1,5 +1,6 @@
-// N requests to one URL all at once, each on its own connection, as N browsers opening /status would:
-// returns each one's time to the last byte (ms, sorted) and how many failed.
+// N requests to one URL all at once, each on its own connection and accepting gzip, as N browsers
+// opening /status would:
+// returns each one's time to the last byte (ms, sorted), the bytes received and how many failed.
 import { Agent } from 'undici';
 
 export interface LoadResult {
@@ -26,7 +27,7 @@ export async function concurrentGets(url: string, requests: number): Promise<Loa
       Array.from({ length: requests }, async () => {
         const start = performance.now();
         try {
-          const res = await agent.request({ origin, path: pathname, method: 'GET' });
+          const res = await agent.request({ origin, path: pathname, method: 'GET', headers: { 'accept-encoding': 'gzip, deflate, br' } });
           const body = await res.body.arrayBuffer();
           bytes += body.byteLength;
           if (res.statusCode !== 200) fail(`HTTP ${res.statusCode}`);

@@ -1,5 +1,6 @@
 // /status and /api/status render once per state: repeated reads share a rendering until the engine
-// state, config or silences change, or the clock moves past the render age limit.
+// state, config or silences change, or the clock moves past the render age limit; gzip is spliced, not redone.
+import { gunzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { engineConfigOf } from '../../src/daemon.js';
 import { command, initialState } from '../../src/incidents/engine.js';
@@ -7,6 +8,7 @@ import type { Command, EngineState } from '../../src/incidents/state.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { buildApp } from '../../src/server/app.js';
+import { acceptsGzip } from '../../src/server/gzip-kept.js';
 import { RENDER_MAX_AGE_MS } from '../../src/server/render-cache.js';
 import { SilenceBook } from '../../src/silence-book.js';
 import { openStore } from '../../src/store/sqlite.js';
@@ -121,4 +123,38 @@ t.test('/api/status: read twice, serialized once; a note re-renders', async (t) 
   const after = await app.inject({ url: '/api/status' });
   t.equal(reads.dead, 2, 'the note changed the state: rendered again');
   t.equal(after.json().open_incidents[0].timeline.length, 2, 'the note is in the timeline');
+});
+
+t.test('a browser asking for gzip gets the kept page compressed, with its own nonce spliced in', async (t) => {
+  const { app } = setup(t);
+  const gzip = { 'accept-encoding': 'gzip, deflate, br' };
+  const plain = await app.inject({ url: '/status' });
+  const [first, second] = [await app.inject({ url: '/status', headers: gzip }), await app.inject({ url: '/status', headers: gzip })];
+  const pages = [first, second].map((res) => {
+    t.equal(res.headers['content-encoding'], 'gzip');
+    t.equal(res.headers.vary, 'accept-encoding');
+    t.ok(res.rawPayload.length < plain.rawPayload.length / 2, `compressed: ${res.rawPayload.length} of ${plain.rawPayload.length} bytes`);
+    const html = gunzipSync(res.rawPayload).toString('utf8');
+    const nonce = /'nonce-([^']+)'/.exec(String(res.headers['content-security-policy']))?.[1];
+    t.match(html, `<style nonce="${nonce}">`, 'the nonce of the header, inside the compressed page');
+    return html;
+  });
+  t.not(pages[0], pages[1], 'two responses, two nonces');
+  const bare = (html: string) => html.replace(/nonce="[^"]+"/, '');
+  t.equal(bare(pages[0]!), bare(plain.body), 'the same page as the uncompressed one');
+  t.equal(plain.headers['content-encoding'], undefined, 'without Accept-Encoding: identity');
+
+  const json = await app.inject({ url: '/api/status', headers: { 'accept-encoding': 'gzip' } });
+  t.equal(json.headers['content-encoding'], 'gzip');
+  t.same(JSON.parse(gunzipSync(json.rawPayload).toString('utf8')), (await app.inject({ url: '/api/status' })).json());
+});
+
+t.test('Accept-Encoding: gzip named or *, unless its q is 0', async (t) => {
+  t.ok(acceptsGzip('gzip, deflate, br'));
+  t.ok(acceptsGzip('br;q=1.0, gzip;q=0.8'));
+  t.ok(acceptsGzip('*'));
+  t.ok(acceptsGzip(['deflate', 'GZIP']));
+  t.notOk(acceptsGzip('gzip;q=0'));
+  t.notOk(acceptsGzip('identity, deflate'));
+  t.notOk(acceptsGzip(undefined));
 });

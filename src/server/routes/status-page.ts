@@ -9,6 +9,7 @@ import { timeView } from '../views/format.js';
 import { uptimeSince } from '../views/uptime.js';
 import { markdownToHtml } from '../views/markdown.js';
 import { reviewOf } from './review.js';
+import { acceptsGzip, GzipWithSlots } from '../gzip-kept.js';
 import { RenderCache } from '../render-cache.js';
 import { undelivered, type KeptRendering } from './status.js';
 
@@ -42,6 +43,8 @@ type PageDeps = Pick<AppDeps, 'config' | 'store' | 'engineState' | 'lastChecked'
 export interface RenderedPage {
   name: PageName;
   parts: string[] | Buffer[];
+  /** Compressed on the first request that accepts gzip, then spliced per response. */
+  gzip?: () => GzipWithSlots;
 }
 
 /** Stands in for the nonce in a rendering kept for several responses; random, so no page text can forge it. */
@@ -59,8 +62,11 @@ export function renderHtml(deps: Pick<AppDeps, 'config'>, name: PageName, page: 
 
 /** The page as bytes to keep: `scrub` is the app's own secret scrubber, which bytes no longer pass through. */
 export function keptPage(page: RenderedPage, scrub: (text: string) => string): RenderedPage {
-  const parts = page.parts.map(String);
-  return { name: page.name, parts: scrub(parts.join(NONCE_SLOT)).split(NONCE_SLOT).map((part) => Buffer.from(part)) };
+  const parts = scrub(page.parts.map(String).join(NONCE_SLOT))
+    .split(NONCE_SLOT)
+    .map((part) => Buffer.from(part));
+  let gzip: GzipWithSlots | undefined;
+  return { name: page.name, parts, gzip: () => (gzip ??= new GzipWithSlots(parts)) };
 }
 
 function withNonce(parts: RenderedPage['parts'], nonce: string): string | Buffer {
@@ -70,15 +76,19 @@ function withNonce(parts: RenderedPage['parts'], nonce: string): string | Buffer
   return Buffer.concat((parts as Buffer[]).flatMap((part, i) => (i === 0 ? [part] : [slot, part])));
 }
 
-export function sendRendered(reply: FastifyReply, status: number, page: RenderedPage) {
+/** `acceptEncoding`: the request's Accept-Encoding, for a kept page that can answer gzip. */
+export function sendRendered(reply: FastifyReply, status: number, page: RenderedPage, acceptEncoding?: string | string[]) {
   const nonce = randomBytes(16).toString('base64');
-  return reply
+  reply
     .code(status)
     .header('content-security-policy', contentSecurityPolicy(nonce, { forms: page.name === 'act' }))
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
-    .type('text/html; charset=utf-8')
-    .send(withNonce(page.parts, nonce));
+    .type('text/html; charset=utf-8');
+  if (!page.gzip) return reply.send(withNonce(page.parts, nonce));
+  reply.header('vary', 'accept-encoding');
+  if (!acceptsGzip(acceptEncoding)) return reply.send(withNonce(page.parts, nonce));
+  return reply.header('content-encoding', 'gzip').send(page.gzip().fill(Buffer.from(nonce)));
 }
 
 export function sendPage(deps: Pick<AppDeps, 'config'>, reply: FastifyReply, status: number, name: PageName, page: Omit<PageChrome, 'nonce'>, data: object) {
@@ -87,9 +97,9 @@ export function sendPage(deps: Pick<AppDeps, 'config'>, reply: FastifyReply, sta
 
 export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () => number, kept: KeptRendering): void {
   const cache = new RenderCache<RenderedPage>();
-  app.get('/status', async (_request, reply) => {
+  app.get('/status', async (request, reply) => {
     const at = now();
-    return sendRendered(reply, 200, cache.get(kept.key(), at, () => keptPage(renderStatusPage(deps, at), kept.scrub)));
+    return sendRendered(reply, 200, cache.get(kept.key(), at, () => keptPage(renderStatusPage(deps, at), kept.scrub)), request.headers['accept-encoding']);
   });
 
   app.get<{ Params: { id: string } }>('/status/incidents/:id', async (request, reply) => {

@@ -5,6 +5,7 @@ import { activeWindows } from '../../incidents/maintenance.js';
 import type { EngineState } from '../../incidents/state.js';
 import { worse, type Severity, type SubjectState } from '../../types.js';
 import type { AppDeps } from '../deps.js';
+import { acceptsGzip, gzipOnce } from '../gzip-kept.js';
 import { RenderCache } from '../render-cache.js';
 import { incidentJson, rfc3339, type IncidentJson } from '../serialize.js';
 
@@ -183,13 +184,17 @@ export interface KeptRendering {
 }
 
 export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store' | 'lastChecked'>, now: () => number, kept: KeptRendering): void {
-  const cache = new RenderCache<Buffer>();
-  app.get('/api/status', async (_request, reply) => {
+  const cache = new RenderCache<{ body: Buffer; gzip: () => Buffer }>();
+  app.get('/api/status', async (request, reply) => {
     const at = now();
-    const body = cache.get(kept.key(), at, () => {
+    const rendered = cache.get(kept.key(), at, () => {
       const status = { ...buildStatus(deps.config, deps.engineState(), at, deps.lastChecked), undelivered: undelivered(deps.store, at) };
-      return Buffer.from(kept.scrub(JSON.stringify(status)));
+      const body = Buffer.from(kept.scrub(JSON.stringify(status)));
+      let gzip: Buffer | undefined;
+      return { body, gzip: () => (gzip ??= gzipOnce(body)) };
     });
-    return reply.type('application/json; charset=utf-8').send(body);
+    reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+    if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(rendered.body);
+    return reply.header('content-encoding', 'gzip').send(rendered.gzip());
   });
 }
