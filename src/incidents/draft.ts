@@ -1,6 +1,7 @@
 // A copy-on-write working copy of the engine state for one step: records changes, events and timeline.
 import type { Incident, IncidentEvent, IncidentEventType, Severity, SubjectState, TimelineEntry } from '../types.js';
 import { outage } from './durations.js';
+import { PersistentMap } from './persistent-map.js';
 import type { EngineState, StepResult } from './state.js';
 
 /** What an event says beyond the incident itself; probe and key default to the incident's root. */
@@ -44,12 +45,15 @@ function sameSubject(a: SubjectState | undefined, b: SubjectState): boolean {
 
 /**
  * Never mutates the state it was made from: every changed subject or incident is a new object, so
- * the caller's state (and anything holding it, like the status page) stays valid.
+ * the caller's state (and anything holding it, like the status page) stays valid. The maps are
+ * persistent: a step costs what it changes, not the size of the fleet.
  */
 export class Draft {
   readonly #base: EngineState;
-  readonly #subjects: Map<string, SubjectState>;
-  readonly #incidents: Map<number, Incident>;
+  #subjects: PersistentMap<string, SubjectState>;
+  #incidents: PersistentMap<number, Incident>;
+  /** Undefined until needed when the base state came without it (one made by hand). */
+  #keysByProbe: PersistentMap<string, readonly string[]> | undefined;
   #nextIncidentId: number;
   readonly #changedSubjects = new Set<string>();
   readonly #changedIncidents = new Set<number>();
@@ -63,8 +67,10 @@ export class Draft {
     readonly now: number,
   ) {
     this.#base = base;
-    this.#subjects = new Map(base.subjects);
-    this.#incidents = new Map(base.incidents);
+    // A state the engine made already holds persistent maps; one made by hand is converted once.
+    this.#subjects = PersistentMap.of(base.subjects);
+    this.#incidents = PersistentMap.of(base.incidents);
+    this.#keysByProbe = base.subjectKeysByProbe === undefined ? undefined : PersistentMap.of(base.subjectKeysByProbe);
     this.#nextIncidentId = base.nextIncidentId;
   }
 
@@ -73,6 +79,15 @@ export class Draft {
   }
   subjects(): IterableIterator<SubjectState> {
     return this.#subjects.values();
+  }
+  /** The keys of the subjects `probe` reported last. */
+  keysOfProbe(probe: string): readonly string[] {
+    this.#keysByProbe ??= keysByProbe(this.#subjects.values());
+    return this.#keysByProbe.get(probe) ?? [];
+  }
+  /** The subjects of `keys` that exist, in the order subjects() gives them. */
+  subjectsInOrder(keys: Iterable<string>): SubjectState[] {
+    return this.#subjects.inOrder(new Set(keys)).flatMap((key) => this.#subjects.get(key) ?? []);
   }
   incident(id: number | null): Incident | undefined {
     return id === null ? undefined : this.#incidents.get(id);
@@ -85,7 +100,12 @@ export class Draft {
   putSubject(next: SubjectState): SubjectState {
     const current = this.#subjects.get(next.key);
     if (sameSubject(current, next)) return current!;
-    this.#subjects.set(next.key, next);
+    this.#subjects = this.#subjects.with(next.key, next);
+    if (this.#keysByProbe !== undefined && current?.probe !== next.probe) {
+      let index = this.#keysByProbe;
+      if (current) index = index.with(current.probe, (index.get(current.probe) ?? []).filter((k) => k !== next.key));
+      this.#keysByProbe = index.with(next.probe, [...(index.get(next.probe) ?? []), next.key]);
+    }
     this.#changedSubjects.add(next.key);
     this.#dirty = true;
     return next;
@@ -100,7 +120,7 @@ export class Draft {
   createIncident(build: (id: number) => Incident): Incident {
     const incident = build(this.#nextIncidentId);
     this.#nextIncidentId += 1;
-    this.#incidents.set(incident.id, incident);
+    this.#incidents = this.#incidents.with(incident.id, incident);
     this.#changedIncidents.add(incident.id);
     this.#dirty = true;
     return incident;
@@ -110,7 +130,7 @@ export class Draft {
     const current = this.#incidents.get(id);
     if (!current) throw new Error(`incident ${id} is not in the engine state`);
     const next = { ...current, ...patch };
-    this.#incidents.set(id, next);
+    this.#incidents = this.#incidents.with(id, next);
     this.#changedIncidents.add(id);
     this.#dirty = true;
     return next;
@@ -118,7 +138,10 @@ export class Draft {
 
   /** Drops a long-resolved incident from memory; the store keeps it, so this is no write. */
   forgetIncident(id: number): void {
-    if (this.#incidents.delete(id)) this.#dirty = true;
+    const next = this.#incidents.without(id);
+    if (next === this.#incidents) return;
+    this.#incidents = next;
+    this.#dirty = true;
   }
 
   /** Appends the timeline entry and emits the event; call after the incident holds its new values. */
@@ -129,7 +152,7 @@ export class Draft {
     const entry: TimelineEntry = { at: this.now, event: type, detail };
     if (a.by !== undefined) entry.by = a.by;
     const incident = { ...current, timeline: [...current.timeline, entry] };
-    this.#incidents.set(id, incident);
+    this.#incidents = this.#incidents.with(id, incident);
     this.#changedIncidents.add(id);
     this.#timeline.push({ incidentId: id, entry });
     this.#dirty = true;
@@ -168,7 +191,12 @@ export class Draft {
   /** The new state and exactly what to write; the input state itself when nothing changed. */
   result(): StepResult {
     const state: EngineState = this.#dirty
-      ? { subjects: this.#subjects, incidents: this.#incidents, nextIncidentId: this.#nextIncidentId }
+      ? {
+          subjects: this.#subjects,
+          incidents: this.#incidents,
+          nextIncidentId: this.#nextIncidentId,
+          ...(this.#keysByProbe === undefined ? {} : { subjectKeysByProbe: this.#keysByProbe }),
+        }
       : this.#base;
     return {
       state,
@@ -180,6 +208,17 @@ export class Draft {
       },
     };
   }
+}
+
+/** Each probe's subject keys, in the subjects' order. */
+export function keysByProbe(subjects: Iterable<SubjectState>): PersistentMap<string, readonly string[]> {
+  const index = new Map<string, string[]>();
+  for (const s of subjects) {
+    const keys = index.get(s.probe);
+    if (keys) keys.push(s.key);
+    else index.set(s.probe, [s.key]);
+  }
+  return PersistentMap.of(index);
 }
 
 /** When the last opening or reopening happened: the start of the current unacknowledged stretch. */

@@ -3,11 +3,12 @@ import { formatMinutes } from '../duration.js';
 import type { ProbeMeta } from '../config/types.js';
 import type { Finding, Incident, Severity, SubjectState } from '../types.js';
 import { classify, escalateByTime, respondByFor } from './classify.js';
-import { Draft, isActive } from './draft.js';
+import { Draft, isActive, keysByProbe } from './draft.js';
 import { outage } from './durations.js';
 import { dependenciesOf } from './grouping.js';
 import { openOrJoin, pagedAt, reclassify, resolve } from './lifecycle.js';
 import { heldByName, holdCovering } from './hold.js';
+import { PersistentMap } from './persistent-map.js';
 import type { EngineConfig, EngineState, RunInput, StepResult } from './state.js';
 import { clip, formatDuration } from './wording.js';
 
@@ -16,11 +17,16 @@ export { activeWindows, type ActiveWindow } from './maintenance.js';
 
 /** An empty state, or the one the store kept: open incidents, recently resolved ones, counters. */
 export function initialState(loaded?: { subjects: SubjectState[]; incidents: Incident[]; nextIncidentId: number }): EngineState {
-  const subjects = new Map((loaded?.subjects ?? []).map((s) => [s.key, s] as const));
-  const incidents = new Map((loaded?.incidents ?? []).map((i) => [i.id, i] as const));
+  const subjects = PersistentMap.of((loaded?.subjects ?? []).map((s) => [s.key, s] as const));
+  const incidents = PersistentMap.of((loaded?.incidents ?? []).map((i) => [i.id, i] as const));
   // Never hand out an id the store already holds, even if its counter lags behind.
   const highest = Math.max(0, ...incidents.keys());
-  return { subjects, incidents, nextIncidentId: Math.max(loaded?.nextIncidentId ?? 1, highest + 1) };
+  return {
+    subjects,
+    incidents,
+    nextIncidentId: Math.max(loaded?.nextIncidentId ?? 1, highest + 1),
+    subjectKeysByProbe: keysByProbe(subjects.values()),
+  };
 }
 
 /**

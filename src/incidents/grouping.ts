@@ -29,6 +29,45 @@ export function dependenciesOf(probeId: string, probes: ReadonlyMap<string, Prob
   return deps;
 }
 
+interface Dependents {
+  /** Per probe id: the probes that depend on it (directly, transitively). */
+  readonly ofProbe: ReadonlyMap<string, readonly string[]>;
+  /** Per finding key (`host:<name>`): the probes that implicitly depend on it. */
+  readonly ofKey: ReadonlyMap<string, readonly string[]>;
+}
+
+const inverted = new WeakMap<ReadonlyMap<string, ProbeMeta>, Dependents>();
+
+/** The probes that depend on `subject` (its key or its probe): isUpstream(subject, p) for each, and for no other. */
+export function dependentsOf(subject: Pick<SubjectState, 'key' | 'probe'>, probes: ReadonlyMap<string, ProbeMeta>): string[] {
+  let dependents = inverted.get(probes);
+  if (!dependents) {
+    const ofProbe = new Map<string, string[]>();
+    const ofKey = new Map<string, string[]>();
+    const add = (index: Map<string, string[]>, at: string, id: string) => {
+      const ids = index.get(at);
+      if (ids) ids.push(id);
+      else index.set(at, [id]);
+    };
+    for (const id of probes.keys()) {
+      const deps = dependenciesOf(id, probes);
+      for (const dep of deps.probes) add(ofProbe, dep, id);
+      for (const key of deps.keys) add(ofKey, key, id);
+    }
+    inverted.set(probes, (dependents = { ofProbe, ofKey }));
+  }
+  return [...new Set([...(dependents.ofKey.get(subject.key) ?? []), ...(dependents.ofProbe.get(subject.probe) ?? [])])];
+}
+
+/**
+ * The subjects a probe with these dependencies depends on: those of its dependency keys and those
+ * its dependency probes reported, in the subjects' order. Found through the index, never by walking
+ * every subject, so grouping costs what the dependencies hold, not the size of the fleet.
+ */
+function upstreamSubjects(draft: Draft, deps: Dependencies): SubjectState[] {
+  return draft.subjectsInOrder([...deps.keys, ...[...deps.probes].flatMap((probe) => draft.keysOfProbe(probe))]);
+}
+
 function walk(probeId: string, probes: ReadonlyMap<string, ProbeMeta>): Dependencies {
   const deps = { probes: new Set<string>(), keys: new Set<string>() };
   const seen = new Set<string>([probeId]);
@@ -61,9 +100,8 @@ export function incidentToJoin(
 ): Incident | undefined {
   const deps = dependenciesOf(probeId, probes);
   let found: Incident | undefined;
-  for (const other of draft.subjects()) {
+  for (const other of upstreamSubjects(draft, deps)) {
     if (other.key === key) continue;
-    if (!deps.keys.has(other.key) && !deps.probes.has(other.probe)) continue;
     const incident = draft.incident(other.incidentId);
     if (!isActive(incident) || incident.rootKey === key) continue;
     if (!found || incident.id < found.id) found = incident;
@@ -91,9 +129,8 @@ export function upstreamToWaitFor(
   probes: ReadonlyMap<string, ProbeMeta>,
 ): SubjectState | undefined {
   const deps = dependenciesOf(probeId, probes);
-  for (const other of draft.subjects()) {
+  for (const other of upstreamSubjects(draft, deps)) {
     if (other.key === key || other.ok !== false || isActive(draft.incident(other.incidentId))) continue;
-    if (!deps.keys.has(other.key) && !deps.probes.has(other.probe)) continue;
     const meta = probes.get(other.probe);
     if (!meta) continue;
     const expected = (meta.failureThreshold - 1) * meta.intervalMs + meta.timeoutMs + GROUPING_SLACK_MS;

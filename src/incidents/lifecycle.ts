@@ -5,7 +5,7 @@ import { classify, respondByFor } from './classify.js';
 import { isActive, pagedAt, type Draft } from './draft.js';
 
 export { pagedAt };
-import { incidentToJoin, isUpstream, upstreamToWaitFor } from './grouping.js';
+import { dependentsOf, incidentToJoin, isUpstream, upstreamToWaitFor } from './grouping.js';
 import { holdCovering } from './hold.js';
 import type { EngineConfig } from './state.js';
 import { clip, formatDuration, summaryFor } from './wording.js';
@@ -150,13 +150,17 @@ function takeIn(d: Draft, root: Incident, other: Incident): void {
   d.announce(other.id, 'resolved', { detail: pointer, joinedInto: root.id, held: true });
 }
 
-/** Failures confirmed while this incident's root was still confirming its own join it now. */
+/**
+ * Failures confirmed while this incident's root was still confirming its own join it now. Only the
+ * subjects of probes that depend on the root are looked at (found through the indexes).
+ */
 function adoptWaiting(d: Draft, incident: Incident, cfg: EngineConfig): void {
-  for (const subject of [...d.subjects()]) {
+  const root = { key: incident.rootKey, probe: incident.rootProbe };
+  const waiting = d.subjectsInOrder(dependentsOf(root, cfg.probes).flatMap((probe) => d.keysOfProbe(probe)));
+  for (const subject of waiting) {
     if (subject.ok !== false || subject.incidentId !== null || subject.key === incident.rootKey) continue;
     const meta = cfg.probes.get(subject.probe);
     if (!meta || subject.failures < meta.failureThreshold) continue;
-    if (!isUpstream({ key: incident.rootKey, probe: incident.rootProbe }, meta.id, cfg.probes)) continue;
     join(d, d.incident(incident.id)!, subject.key, { probe: meta.id, why: ` (held back until ${incident.rootKey} was confirmed)` });
   }
 }

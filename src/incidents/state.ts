@@ -22,6 +22,11 @@ export interface EngineState {
   /** Open and acknowledged incidents, plus those resolved within the reopen window. */
   incidents: ReadonlyMap<number, Incident>;
   nextIncidentId: number;
+  /**
+   * The keys of the subjects each probe reported last, so grouping finds what a probe depends on
+   * without walking every subject. Derived from `subjects`: a state made without it gets it on use.
+   */
+  subjectKeysByProbe?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface EngineChange {

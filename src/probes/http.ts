@@ -40,6 +40,22 @@ export { BODY_LIMIT_BYTES };
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const USER_AGENT = 'vigil';
 
+/**
+ * What a run's connections and unread bodies are closed with once it has its answer. Made once, its
+ * stack already formatted: closed without one, undici makes a new error per run (and Node's stream
+ * code formats its stack), on a path that is no failure at all. Nobody is shown it.
+ */
+class RunOverError extends Error {
+  readonly code = 'VIGIL_ERR_HTTP_RUN_OVER';
+  constructor() {
+    super('http probe run over: connection closed');
+    this.name = 'RunOverError';
+  }
+}
+const RUN_OVER = new RunOverError();
+void RUN_OVER.stack;
+const ignore = (): undefined => undefined;
+
 interface RunState {
   phase: Phase;
   /** host:port of the hop in flight, for messages. */
@@ -55,10 +71,10 @@ interface RunState {
 type Exchange = { kind: 'response'; response: FinalResponse } | { kind: 'redirect-failure'; message: string; evidence: string; status: number };
 
 /**
- * Why a fresh Agent per run rather than a shared keep-alive pool: a probe must measure what a new
- * client meets (DNS, TCP accept, TLS handshake, the certificate served now), exactly as
- * blackbox_exporter does; the per-run connector also tells us which phase a timeout hit and which
- * certificate this run saw. The Agent is destroyed when the run ends, so no socket outlives it.
+ * Why a fresh Agent per run (and per redirect hop) rather than a shared keep-alive pool: a probe must
+ * measure what a new client meets (DNS, TCP accept, TLS handshake, the certificate served now),
+ * exactly as blackbox_exporter does; the per-run connector also tells us which phase a timeout hit
+ * and which certificate this run saw. The Agents are destroyed when the run ends, so no socket outlives it.
  */
 export function createHttpProbe(options: HttpProbeOptions = {}): ProbeFn<HttpProbe> {
   return async (probe, ctx) => {
@@ -86,12 +102,19 @@ async function runHttpProbe(probe: HttpProbe, ctx: ProbeContext, options: HttpPr
   const run: RunState = { phase: 'connect', target: hostPort(firstUrl), host: firstUrl.hostname, certificate: null, partial: null, url: firstUrl };
   // rejectUnauthorized is enforced by trackingConnector after it has read the certificate.
   const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, timeout: budgetMs, ...(options.ca ? { ca: options.ca } : {}) });
-  const agent = new Agent({ connect: trackingConnector(connector, run), headersTimeout: budgetMs, bodyTimeout: budgetMs });
+  // An Agent per hop, so each hop makes a new connection without asking undici to reset it (which
+  // costs an error per request); the run closes them all when it ends.
+  const agents: Agent[] = [];
+  const newAgent = (): Agent => {
+    const agent = new Agent({ connect: trackingConnector(connector, run), headersTimeout: budgetMs, bodyTimeout: budgetMs });
+    agents.push(agent);
+    return agent;
+  };
   const findings: Finding[] = [];
   try {
     let main: Finding;
     try {
-      const exchange = await untilAborted(fetchFollowingRedirects(spec, { base, secret }, agent, run, signal, () => ctx.now() - start), signal);
+      const exchange = await untilAborted(fetchFollowingRedirects(spec, { base, secret }, newAgent, run, signal, () => ctx.now() - start), signal);
       if (exchange.kind === 'redirect-failure') {
         main = { key: probe.id, ok: false, message: exchange.message, evidence: exchange.evidence, values: { latency_seconds: seconds(ctx.now() - start), status: exchange.status } };
       } else {
@@ -131,14 +154,14 @@ async function runHttpProbe(probe: HttpProbe, ctx: ProbeContext, options: HttpPr
     return findings;
   } finally {
     clearTimeout(timer);
-    agent.destroy().catch(() => undefined);
+    for (const agent of agents) agent.destroy(RUN_OVER).catch(ignore);
   }
 }
 
 async function fetchFollowingRedirects(
   spec: HttpProbeConfig,
   headers: { base: Record<string, string>; secret: Record<string, string> },
-  agent: Agent,
+  newAgent: () => Agent,
   run: RunState,
   signal: AbortSignal,
   elapsed: () => number,
@@ -156,6 +179,7 @@ async function fetchFollowingRedirects(
     run.partial = null;
     // Configured headers may carry secrets: they go only to the origin they were written for.
     const hopHeaders = url.origin === firstUrl.origin ? { ...headers.base, ...headers.secret } : headers.base;
+    const agent = newAgent();
     const res = await agent.request({
       origin: url.origin,
       path: url.pathname + url.search,
@@ -163,16 +187,15 @@ async function fetchFollowingRedirects(
       headers: hopHeaders,
       body,
       signal,
-      // A fresh connection per hop keeps phase tracking exact (see createHttpProbe).
-      reset: true,
     });
     run.phase = 'body';
     const partial = { status: res.statusCode, headers: res.headers, chunks: [] as Buffer[] };
     run.partial = partial;
     const location = firstHeader(res.headers.location);
     if (spec.follow_redirects > 0 && REDIRECT_STATUSES.has(res.statusCode) && location !== undefined) {
-      // Destroying an unfinished body emits an abort error; nobody else listens for it.
-      res.body.on('error', () => undefined).destroy();
+      // Closing the hop's connection ends its body with that error; nobody else listens for it.
+      res.body.on('error', ignore);
+      void agent.destroy(RUN_OVER).catch(ignore);
       const evidence = responseEvidence({ ...partial, body: '', truncated: false }, url);
       let next: URL;
       try {
@@ -199,7 +222,7 @@ async function fetchFollowingRedirects(
       url = next;
       continue;
     }
-    const read = await readBounded(res.body, BODY_LIMIT_BYTES, partial.chunks);
+    const read = await readBounded(res.body, BODY_LIMIT_BYTES, partial.chunks, () => void agent.destroy(RUN_OVER).catch(ignore));
     const text = read.bytes.toString('utf8');
     return { kind: 'response', response: { url, status: res.statusCode, headers: res.headers, body: text, truncated: read.truncated, latencyMs: elapsed() } };
   }
@@ -224,17 +247,19 @@ async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T
 }
 
 /**
- * Reads at most `limit` bytes into `chunks`, then stops: leaving the loop destroys the stream, so a
+ * Reads at most `limit` bytes into `chunks`, then stops and closes the connection (`hangUp`), so a
  * 10 MB body costs 64 KiB. The caller keeps `chunks` to show what arrived if the read times out.
  */
-async function readBounded(body: Readable, limit: number, chunks: Buffer[]): Promise<{ bytes: Buffer; truncated: boolean }> {
+async function readBounded(body: Readable, limit: number, chunks: Buffer[], hangUp: () => void): Promise<{ bytes: Buffer; truncated: boolean }> {
   let size = 0;
-  // Breaking out of the loop destroys the stream, which emits an abort error after the loop has gone.
-  body.on('error', () => undefined);
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  // The closed connection ends the stream with an error after the loop has gone.
+  body.on('error', ignore);
+  // Not destroyed by leaving the loop: undici would make two errors for that; closing the connection makes none.
+  for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     const room = limit - size;
     if (chunk.length > room) {
       chunks.push(chunk.subarray(0, room));
+      hangUp();
       return { bytes: Buffer.concat(chunks), truncated: true };
     }
     chunks.push(chunk);

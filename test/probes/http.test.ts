@@ -1,12 +1,12 @@
 // The http probe against real misbehaving servers on 127.0.0.1: every failure is a finding in an operator's words.
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
-import { httpProbe as httpProbeSchema } from '../../src/config/schema.js';
 import { createHttpProbe, httpProbe, type HttpProbe } from '../../src/probes/http.js';
 import type { Finding } from '../../src/types.js';
 import { createTransports } from '../../src/transport/index.js';
 import { testConfig } from '../helpers/config.js';
 import { makeTestCerts } from '../helpers/certs.js';
+import { probeFor } from '../helpers/http-probe.js';
 import {
   type Handler,
   delayed,
@@ -28,31 +28,6 @@ const log = pino({ enabled: false });
 const transports = createTransports(testConfig(), log);
 const certs = await makeTestCerts();
 const trustingTestCa = createHttpProbe({ ca: [certs.ca.cert] });
-
-/** A probe as the config loader would hand it over: the raw YAML shape parsed by the real schema. */
-function probeFor(raw: Record<string, unknown>, meta: Partial<HttpProbe> = {}): HttpProbe {
-  const spec = httpProbeSchema.parse({ id: 'api-health', type: 'http', ...raw });
-  return {
-    id: 'api-health',
-    type: 'http',
-    environment: 'production',
-    service: 'backend',
-    severity: 'S2',
-    summary: 'Backend API down',
-    intervalMs: 30_000,
-    schedule: null,
-    timeoutMs: 2_000,
-    failureThreshold: 2,
-    successThreshold: 2,
-    dependsOn: [],
-    implicitDeps: [],
-    enabled: true,
-    escalate: [],
-    headers: {},
-    ...meta,
-    spec,
-  };
-}
 
 async function run(probe: HttpProbe, opts: { signal?: AbortSignal; fn?: typeof httpProbe } = {}): Promise<{ findings: Finding[]; main: Finding; ms: number }> {
   const started = Date.now();
