@@ -53,7 +53,18 @@ export async function runProbe(
     crashed = true;
   } else {
     try {
-      findings = await fn(probe, { signal, log: log.child({ probe: probe.id }), now, transports, ...keep });
+      // The child logger is made only if the probe logs (rarely): one per run costs more than the run's own work.
+      let child: Logger | undefined;
+      const ctx: ProbeContext = {
+        signal,
+        get log() {
+          return (child ??= log.child({ probe: probe.id }));
+        },
+        now,
+        transports,
+        ...keep,
+      };
+      findings = await fn(probe, ctx);
     } catch (err) {
       // A probe must not throw; if one does, that is vigil's bug, reported as data rather than a crash.
       log.error({ probe: probe.id, err }, 'probe threw instead of returning a finding');

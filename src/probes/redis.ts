@@ -3,8 +3,7 @@ import type { ResolvedProbe } from '../config/types.js';
 import type { RedisProbeConfig } from '../config/schema.js';
 import type { Metrics } from '../metrics.js';
 import { SshError } from '../transport/ssh.js';
-import { ErrorReply } from 'redis';
-import { parseInfo, RedisError, redisTarget, scrubRedis, withRedis, type RedisSession, type RedisTarget } from '../transport/redis.js';
+import { isErrorReply, parseInfo, RedisError, redisTarget, scrubRedis, withRedis, type RedisSession, type RedisTarget } from '../transport/redis.js';
 import type { Finding, Severity } from '../types.js';
 import type { ProbeFn } from './contract.js';
 import { formatAge } from './pg-common.js';
@@ -78,7 +77,7 @@ async function measure(session: RedisSession, queues: readonly string[]): Promis
     info = parseInfo(await session.info());
   } catch (err) {
     // A provider may rename or forbid INFO; PING and the queues still say something.
-    if (!(err instanceof ErrorReply)) throw err;
+    if (!isErrorReply(err)) throw err;
     infoError = err.message;
   }
   const lengths = new Map<string, number>();
@@ -88,7 +87,7 @@ async function measure(session: RedisSession, queues: readonly string[]): Promis
       lengths.set(key, await session.llen(key));
     } catch (err) {
       // WRONGTYPE: the key is not a list; the other queues are still measured.
-      if (!(err instanceof ErrorReply)) throw err;
+      if (!isErrorReply(err)) throw err;
       queueErrors.set(key, err.message);
     }
   }

@@ -61,10 +61,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   };
   currentSecrets();
 
+  const scrub = (text: string): string => {
+    const known = currentSecrets();
+    return known.length > 0 ? scrubSecrets(text, known) : text;
+  };
   app.addHook('onSend', async (_request, reply, payload) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    const known = currentSecrets();
-    return typeof payload === 'string' && known.length > 0 ? scrubSecrets(payload, known) : payload;
+    return typeof payload === 'string' ? scrub(payload) : payload;
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -99,9 +102,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   healthRoutes(app, deps);
   metricsRoutes(app, deps);
-  statusRoutes(app, deps, now);
+  // The engine state, config and silences are replaced, never changed in place: their identities tell
+  // the status pages when to render again.
+  const kept = { key: () => [deps.engineState(), deps.config, silences.current()], scrub };
+  statusRoutes(app, deps, now, kept);
   clusterRoutes(app, deps);
-  statusPageRoutes(app, deps, now);
+  statusPageRoutes(app, deps, now, kept);
   incidentRoutes(app, deps, now);
   reviewRoutes(app, deps, now);
   silenceRoutes(app, { get config() { return deps.config; }, silences }, now);

@@ -1,8 +1,14 @@
 // PostgreSQL connections for the database probes: a fresh connection per readiness check, a small pool per database for the rest.
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { ResolvedDatabase } from '../config/types.js';
 import type { SshTransport } from './ssh.js';
+
+/** node-postgres, loaded on the first database run: a vigil with no database need not hold its memory. */
+let pgLib: typeof pg | null = null;
+async function loadPg(): Promise<typeof pg> {
+  return (pgLib ??= (await import('pg')).default);
+}
 
 export const APPLICATION_NAME = 'vigil';
 /** Connections a database's pool may hold: the three pooled probe types rarely run at once. */
@@ -99,7 +105,8 @@ export class PgTransport {
   async ping(name: string, call: PgCall): Promise<void> {
     const db = this.#require(name);
     const endpoint = await this.#endpoint(db, call.signal);
-    const client = new pg.Client(clientConfig(db, endpoint, call.timeoutMs));
+    const { Client } = await loadPg();
+    const client = new Client(clientConfig(db, endpoint, call.timeoutMs));
     client.on('error', (err) => this.#log.debug({ database: name, error: scrub(db, errText(err)) }, 'readiness connection error'));
     let phase: 'connect' | 'query' = 'connect';
     try {
@@ -119,7 +126,8 @@ export class PgTransport {
   /** One query on the database's shared pool, bounded by the call's timeout on both sides. */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(name: string, sql: string, values: unknown[], call: PgCall): Promise<pg.QueryResult<R>> {
     const db = this.#require(name);
-    const entry = this.#pool(db, await this.#endpoint(db, call.signal), call.timeoutMs);
+    const endpoint = await this.#endpoint(db, call.signal);
+    const entry = this.#pool(db, endpoint, call.timeoutMs, await loadPg());
     let phase: 'connect' | 'query' = 'connect';
     let client: pg.PoolClient | null = null;
     const acquiring = entry.pool.connect();
@@ -179,13 +187,13 @@ export class PgTransport {
     return { host: local.host, port: local.port, viaTunnel: true };
   }
 
-  #pool(db: ResolvedDatabase, endpoint: Endpoint, timeoutMs: number): PoolEntry {
+  #pool(db: ResolvedDatabase, endpoint: Endpoint, timeoutMs: number, lib: typeof pg): PoolEntry {
     const key = `${endpoint.host}:${endpoint.port}`;
     const existing = this.#pools.get(db.name);
     if (existing && existing.endpointKey === key) return existing;
     // A new tunnel port means the old pool points at a dead forward.
     if (existing) this.#dropPool(db.name);
-    const pool = new pg.Pool({ ...clientConfig(db, endpoint, timeoutMs), max: POOL_SIZE, idleTimeoutMillis: POOL_IDLE_MS, allowExitOnIdle: true });
+    const pool = new lib.Pool({ ...clientConfig(db, endpoint, timeoutMs), max: POOL_SIZE, idleTimeoutMillis: POOL_IDLE_MS, allowExitOnIdle: true });
     const entry: PoolEntry = { pool, endpointKey: key, url: db.url, via: db.via, statementTimeouts: new WeakMap() };
     // An idle connection dying (server restart) is reported on the pool; unhandled, it kills vigil.
     pool.on('error', (err) => this.#log.debug({ database: db.name, error: scrub(db, errText(err)) }, 'idle pooled connection lost'));
@@ -279,7 +287,7 @@ function classify(db: ResolvedDatabase, err: unknown, phase: 'connect' | 'query'
       ? new PgError(name, 'timeout', `no answer from ${target} within ${within} (connecting)`)
       : new PgError(name, 'timeout', `query did not finish within ${within}`);
   }
-  if (err instanceof pg.DatabaseError) {
+  if (pgLib !== null && err instanceof pgLib.DatabaseError) {
     const state = err.code ?? '';
     const said = scrub(db, err.message);
     const user = parseUrl(db.url!)?.user || 'its user';

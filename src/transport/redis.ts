@@ -1,6 +1,13 @@
 // Redis for the redis probe and triage: a fresh connection per run (through a host's SSH tunnel when `via` is set), bounded by the run's timeout and signal, always closed.
-import { createClient, ErrorReply } from 'redis';
 import type { SshTransport } from './ssh.js';
+
+/** node-redis, loaded on the first Redis run: most vigils watch no Redis and need not hold its memory. */
+let redisLib: typeof import('redis') | null = null;
+
+/** An error Redis answered with (WRONGTYPE, NOAUTH, …), as opposed to a failure to reach it. */
+export function isErrorReply(err: unknown): err is Error {
+  return redisLib !== null && err instanceof redisLib.ErrorReply;
+}
 
 export type RedisFailureKind = 'no_url' | 'bad_url' | 'refused' | 'unreachable' | 'dns' | 'timeout' | 'auth' | 'loading' | 'closed' | 'rejected';
 
@@ -97,7 +104,8 @@ export async function withRedis<T>(target: RedisTarget, ssh: SshTransport, call:
     const u = new URL(target.url!);
     u.hostname = endpoint.host;
     u.port = String(endpoint.port);
-    const client = createClient({
+    redisLib ??= await import('redis');
+    const client = redisLib.createClient({
       url: u.toString(),
       // RESP2 and AUTH work on every Redis a fleet may run; HELLO needs 6 or later.
       RESP: 2,
@@ -156,7 +164,7 @@ export async function withRedis<T>(target: RedisTarget, ssh: SshTransport, call:
 export function classifyRedis(err: unknown, where: string, phase: string, url: string): Error {
   if (err instanceof RedisError || (err as Error)?.name === 'SshError') return err as Error;
   const said = scrubRedis(url, err instanceof Error ? err.message : String(err));
-  if (err instanceof ErrorReply) {
+  if (isErrorReply(err)) {
     if (/^(WRONGPASS|NOAUTH)\b/.test(said) || /^ERR (AUTH|invalid password|Client sent AUTH)/i.test(said)) {
       return new RedisError('auth', `vigil cannot authenticate to ${where}: ${said}`);
     }

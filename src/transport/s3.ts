@@ -1,5 +1,4 @@
 // Lists an S3-compatible bucket (Cloudflare R2, MinIO, AWS) under a prefix for the backup probe: every page, bounded by the run's signal, credentials never in a message.
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 // The SDK warns once, on stderr, that its releases from 2027 need Node 22. vigil pins its SDK in
 // its lockfile and supports Node 20, so the warning says nothing an operator can act on.
@@ -58,6 +57,8 @@ export async function listObjects(loc: S3Location, call: { timeoutMs: number; si
   if (!loc.accessKeyId || !loc.secretAccessKey) throw new S3Error('no_credentials', `no credentials for ${where} (access_key_id / secret_access_key are empty)`);
   if (loc.endpoint !== null && !/^https?:\/\/[^/\s]+/i.test(loc.endpoint)) throw new S3Error('bad_endpoint', `the endpoint of ${where} is not an http(s) URL`);
   const signal = AbortSignal.any([call.signal, AbortSignal.timeout(call.timeoutMs)]);
+  // Loaded on the first backup run: the SDK costs every vigil some 25 MB of memory, most have no backup probe.
+  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
   const client = new S3Client({
     region: loc.region,
     ...(loc.endpoint ? { endpoint: loc.endpoint } : {}),

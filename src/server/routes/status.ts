@@ -5,6 +5,8 @@ import { activeWindows } from '../../incidents/maintenance.js';
 import type { EngineState } from '../../incidents/state.js';
 import { worse, type Severity, type SubjectState } from '../../types.js';
 import type { AppDeps } from '../deps.js';
+import { acceptsGzip, gzipOnce } from '../gzip-kept.js';
+import { RenderCache } from '../render-cache.js';
 import { incidentJson, rfc3339, type IncidentJson } from '../serialize.js';
 
 export type ServiceState = 'ok' | 'failing' | 'unknown';
@@ -80,20 +82,23 @@ export function undelivered(store: Pick<AppDeps['store'], 'deadMessages'>, now: 
   }));
 }
 
-/** The probe's own subject (key == id) and its secondary findings (`<id>:…`). */
-function subjectsOf(probe: ResolvedProbe, subjects: EngineState['subjects']): SubjectState[] {
-  const found: SubjectState[] = [];
-  const prefix = `${probe.id}:`;
+/** The subjects of each probe: its own (key == id) and its secondary findings (`<id>:…`); probe ids hold no colon. */
+function subjectsByProbe(subjects: EngineState['subjects']): Map<string, SubjectState[]> {
+  const byProbe = new Map<string, SubjectState[]>();
   for (const subject of subjects.values()) {
-    if (subject.key === probe.id || subject.key.startsWith(prefix)) found.push(subject);
+    const colon = subject.key.indexOf(':');
+    const probe = colon < 0 ? subject.key : subject.key.slice(0, colon);
+    const list = byProbe.get(probe);
+    if (list) list.push(subject);
+    else byProbe.set(probe, [subject]);
   }
-  return found;
+  return byProbe;
 }
 
-function probeStatus(probe: ResolvedProbe, state: EngineState, lastChecked: LastChecked): ProbeStatusJson {
+function probeStatus(probe: ResolvedProbe, subjects: readonly SubjectState[], state: EngineState, lastChecked: LastChecked): ProbeStatusJson {
   const checked = lastChecked(probe.id);
   const last_checked = checked === null ? null : rfc3339(checked);
-  const known = subjectsOf(probe, state.subjects).filter((s) => s.ok !== null);
+  const known = subjects.filter((s) => s.ok !== null);
   if (known.length === 0) return { id: probe.id, type: probe.type, ok: null, since: null, last_checked };
   const failing = known.filter((s) => s.ok === false);
   if (failing.length === 0) {
@@ -133,6 +138,7 @@ export function buildStatus(config: Config, state: EngineState, now: number, las
 
   // Environment → service → probes, in the order the config names them.
   const tree = new Map<string, Map<string, ProbeStatusJson[]>>();
+  const byProbe = subjectsByProbe(state.subjects);
   for (const name of Object.keys(config.environments)) tree.set(name, new Map());
   for (const probe of config.probes) {
     if (!probe.enabled) continue;
@@ -140,7 +146,7 @@ export function buildStatus(config: Config, state: EngineState, now: number, las
     if (!services) tree.set(probe.environment, (services = new Map()));
     let probes = services.get(probe.service);
     if (!probes) services.set(probe.service, (probes = []));
-    probes.push(probeStatus(probe, state, lastChecked));
+    probes.push(probeStatus(probe, byProbe.get(probe.id) ?? [], state, lastChecked));
   }
 
   const environments: EnvironmentStatusJson[] = [];
@@ -169,9 +175,26 @@ export function buildStatus(config: Config, state: EngineState, now: number, las
   return { generated_at: rfc3339(now), environments, open_incidents: open.map((i) => incidentJson(i, now)), maintenance };
 }
 
-export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store' | 'lastChecked'>, now: () => number): void {
-  app.get('/api/status', async () => {
+/** How the status pages keep a rendering (see RenderCache). */
+export interface KeptRendering {
+  /** What they show changes only with these identities (and the clock). */
+  key: () => readonly unknown[];
+  /** The app's secret scrubber: a kept rendering is sent as bytes, which the onSend hook does not scrub. */
+  scrub: (text: string) => string;
+}
+
+export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'engineState' | 'store' | 'lastChecked'>, now: () => number, kept: KeptRendering): void {
+  const cache = new RenderCache<{ body: Buffer; gzip: () => Buffer }>();
+  app.get('/api/status', async (request, reply) => {
     const at = now();
-    return { ...buildStatus(deps.config, deps.engineState(), at, deps.lastChecked), undelivered: undelivered(deps.store, at) };
+    const rendered = cache.get(kept.key(), at, () => {
+      const status = { ...buildStatus(deps.config, deps.engineState(), at, deps.lastChecked), undelivered: undelivered(deps.store, at) };
+      const body = Buffer.from(kept.scrub(JSON.stringify(status)));
+      let gzip: Buffer | undefined;
+      return { body, gzip: () => (gzip ??= gzipOnce(body)) };
+    });
+    reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+    if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(rendered.body);
+    return reply.header('content-encoding', 'gzip').send(rendered.gzip());
   });
 }

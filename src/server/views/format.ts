@@ -39,10 +39,12 @@ export function timeView(ms: number, now: number): TimeView {
 /** "Mon 29 Apr" for a UTC day starting at `dayStart`. */
 export function dayLabel(dayStart: number): string {
   const d = new Date(dayStart);
-  const weekday = d.toLocaleDateString('en-GB', { weekday: 'short', timeZone: 'UTC' });
-  const date = d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
-  return `${weekday} ${date}`;
+  return `${WEEKDAY.format(d)} ${DAY_MONTH.format(d)}`;
 }
+
+// Made once: a formatter is costly to build, and toLocaleDateString builds one per call.
+const WEEKDAY = new Intl.DateTimeFormat('en-GB', { weekday: 'short', timeZone: 'UTC' });
+const DAY_MONTH = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
 
 export function formatPercent(ratio: number): string {
   // 99.95 % must not read as 100 %: two decimals near the top, one below.

@@ -1,0 +1,160 @@
+// /status and /api/status render once per state: repeated reads share a rendering until the engine
+// state, config or silences change, or the clock moves past the render age limit; gzip is spliced, not redone.
+import { gunzipSync } from 'node:zlib';
+import t, { type Test } from 'tap';
+import { engineConfigOf } from '../../src/daemon.js';
+import { command, initialState } from '../../src/incidents/engine.js';
+import type { Command, EngineState } from '../../src/incidents/state.js';
+import { createLogger } from '../../src/log.js';
+import { createMetrics } from '../../src/metrics.js';
+import { buildApp } from '../../src/server/app.js';
+import { acceptsGzip } from '../../src/server/gzip-kept.js';
+import { RENDER_MAX_AGE_MS } from '../../src/server/render-cache.js';
+import { SilenceBook } from '../../src/silence-book.js';
+import { openStore } from '../../src/store/sqlite.js';
+import { testConfig, withApiToken } from '../helpers/config.js';
+import { makeIncident, NOW, subject } from './harness.js';
+
+const TOKEN = 'tok_0c41d7be93a25f86e1b7c3d9';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+function setup(t: Test) {
+  const config = withApiToken(testConfig(), TOKEN);
+  const store = openStore(':memory:');
+  const incident = makeIncident({ id: 1 });
+  store.apply({ subjects: [], incidents: [incident], timeline: incident.timeline.map((entry) => ({ incidentId: 1, entry })), messages: [], events: [] });
+  // Like the daemon: one state object, replaced (never changed) by each engine change.
+  let state: EngineState = initialState({ subjects: [subject('backend-health', false, { incidentId: 1 })], incidents: [incident], nextIncidentId: 2 });
+  let clock = NOW;
+  const now = () => clock;
+  const silences = new SilenceBook({ store, now });
+  const engineCfg = engineConfigOf(config);
+  // Each render reads the uptime (/status) or the messages given up (both pages) from the store exactly once.
+  const reads = { uptime: 0, dead: 0 };
+  const uptime = store.uptime.bind(store);
+  const deadMessages = store.deadMessages.bind(store);
+  store.uptime = (since) => {
+    reads.uptime++;
+    return uptime(since);
+  };
+  store.deadMessages = (since, limit) => {
+    reads.dead++;
+    return deadMessages(since, limit);
+  };
+  const app = buildApp({
+    config,
+    store,
+    metrics: createMetrics('test'),
+    log: createLogger({ level: 'silent', destination: { write: () => undefined } }),
+    engineState: () => state,
+    dispatch: (cmd: Command) => {
+      const result = command(state, cmd, now(), engineCfg);
+      if (result.ok) {
+        store.apply({ ...result.changed, messages: [], events: result.events });
+        state = result.state;
+      }
+      return result;
+    },
+    silences,
+    health: () => ({ scheduler: true, store: true, ready: true }),
+    now,
+  });
+  t.teardown(async () => {
+    await app.close();
+    store.close();
+  });
+  return {
+    app,
+    reads,
+    tick: (ms: number) => {
+      clock += ms;
+    },
+  };
+}
+
+t.test('/status: read twice, rendered once, each response with its own nonce', async (t) => {
+  const { app, reads, tick } = setup(t);
+  const first = await app.inject({ url: '/status' });
+  tick(RENDER_MAX_AGE_MS / 2);
+  const second = await app.inject({ url: '/status' });
+  t.equal(first.statusCode, 200);
+  t.equal(reads.uptime, 1, 'one render for two reads of the same state');
+  for (const res of [first, second]) {
+    const nonce = /'nonce-([^']+)'/.exec(String(res.headers['content-security-policy']))?.[1];
+    t.match(res.body, `<style nonce="${nonce}">`, 'the kept page carries this response’s nonce');
+  }
+  t.not(first.headers['content-security-policy'], second.headers['content-security-policy'], 'a fresh nonce per response');
+  t.equal(first.body.replace(/nonce="[^"]+"/, ''), second.body.replace(/nonce="[^"]+"/, ''), 'the same page otherwise');
+});
+
+t.test('/status renders again after an ack, a silence, or once the rendering is older than the limit', async (t) => {
+  const { app, reads, tick } = setup(t);
+  t.notMatch((await app.inject({ url: '/status' })).body, 'Acknowledged');
+  const ack = await app.inject({ method: 'POST', url: '/api/incidents/1/ack', headers: auth, payload: { by: 'alice' } });
+  t.equal(ack.statusCode, 200);
+  const acked = await app.inject({ url: '/status' });
+  t.equal(reads.uptime, 2, 'the ack changed the state: rendered again');
+  t.match(acked.body, 'alice', 'the page shows who acknowledged');
+
+  const silenced = await app.inject({ method: 'POST', url: '/api/silences', headers: auth, payload: { matchers: { service: 'backend' }, duration: '1h', reason: 'deploy 2.4', by: 'bob' } });
+  t.equal(silenced.statusCode, 201);
+  t.match((await app.inject({ url: '/status' })).body, 'deploy 2.4', 'the new silence is on the page at once');
+  t.equal(reads.uptime, 3);
+
+  await app.inject({ url: '/status' });
+  t.equal(reads.uptime, 3, 'nothing changed: the kept page');
+  tick(RENDER_MAX_AGE_MS);
+  await app.inject({ url: '/status' });
+  t.equal(reads.uptime, 4, 'older than the limit: rendered again for the clock (last checked, open for …)');
+});
+
+t.test('/api/status: read twice, serialized once; a note re-renders', async (t) => {
+  const { app, reads, tick } = setup(t);
+  const first = await app.inject({ url: '/api/status' });
+  tick(RENDER_MAX_AGE_MS / 2);
+  const second = await app.inject({ url: '/api/status' });
+  t.equal(reads.dead, 1, 'one render for two reads');
+  t.equal(first.headers['content-type'], 'application/json; charset=utf-8');
+  t.same(second.json(), first.json(), 'the same document, generated_at included');
+  t.equal(first.json().open_incidents[0].timeline.length, 1);
+
+  const note = await app.inject({ method: 'POST', url: '/api/incidents/1/notes', headers: auth, payload: { by: 'alice', text: 'restarting the API' } });
+  t.equal(note.statusCode, 200);
+  const after = await app.inject({ url: '/api/status' });
+  t.equal(reads.dead, 2, 'the note changed the state: rendered again');
+  t.equal(after.json().open_incidents[0].timeline.length, 2, 'the note is in the timeline');
+});
+
+t.test('a browser asking for gzip gets the kept page compressed, with its own nonce spliced in', async (t) => {
+  const { app } = setup(t);
+  const gzip = { 'accept-encoding': 'gzip, deflate, br' };
+  const plain = await app.inject({ url: '/status' });
+  const [first, second] = [await app.inject({ url: '/status', headers: gzip }), await app.inject({ url: '/status', headers: gzip })];
+  const pages = [first, second].map((res) => {
+    t.equal(res.headers['content-encoding'], 'gzip');
+    t.equal(res.headers.vary, 'accept-encoding');
+    t.ok(res.rawPayload.length < plain.rawPayload.length / 2, `compressed: ${res.rawPayload.length} of ${plain.rawPayload.length} bytes`);
+    const html = gunzipSync(res.rawPayload).toString('utf8');
+    const nonce = /'nonce-([^']+)'/.exec(String(res.headers['content-security-policy']))?.[1];
+    t.match(html, `<style nonce="${nonce}">`, 'the nonce of the header, inside the compressed page');
+    return html;
+  });
+  t.not(pages[0], pages[1], 'two responses, two nonces');
+  const bare = (html: string) => html.replace(/nonce="[^"]+"/, '');
+  t.equal(bare(pages[0]!), bare(plain.body), 'the same page as the uncompressed one');
+  t.equal(plain.headers['content-encoding'], undefined, 'without Accept-Encoding: identity');
+
+  const json = await app.inject({ url: '/api/status', headers: { 'accept-encoding': 'gzip' } });
+  t.equal(json.headers['content-encoding'], 'gzip');
+  t.same(JSON.parse(gunzipSync(json.rawPayload).toString('utf8')), (await app.inject({ url: '/api/status' })).json());
+});
+
+t.test('Accept-Encoding: gzip named or *, unless its q is 0', async (t) => {
+  t.ok(acceptsGzip('gzip, deflate, br'));
+  t.ok(acceptsGzip('br;q=1.0, gzip;q=0.8'));
+  t.ok(acceptsGzip('*'));
+  t.ok(acceptsGzip(['deflate', 'GZIP']));
+  t.notOk(acceptsGzip('gzip;q=0'));
+  t.notOk(acceptsGzip('identity, deflate'));
+  t.notOk(acceptsGzip(undefined));
+});
