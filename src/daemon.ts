@@ -174,7 +174,8 @@ export class Daemon {
       now: this.#now,
       onFailure: () => this.metrics.storeWriteFailures.inc(),
     });
-    const loaded = this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
+    // A replica of a cluster reads the state when it comes to lead (#lead): until then it steps nothing.
+    const loaded = opts.config.cluster ? { subjects: [], incidents: [], nextIncidentId: 1 } : this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS);
     this.#state = initialState(loaded);
     // A silence added or expired reaches the engine at once; one that ends on its own, at the next tick.
     this.#silences = new SilenceBook({

@@ -25,6 +25,8 @@ export interface ExecReply {
   signal?: string;
   /** Never answer: the command hangs until the client closes the channel. */
   hang?: boolean;
+  /** Answer only after this long (a command that takes a while, then exits). */
+  delayMs?: number;
   /** Write stdout, then drop the whole SSH connection without an exit status. */
   disconnect?: boolean;
   /** Write this many bytes of output (in 64 KiB chunks) before exiting 0. */
@@ -156,27 +158,35 @@ function play(host: FakeSshHost, client: Connection, stream: ServerChannel, repl
     else stream.exit(reply.code ?? 0);
     stream.end();
   };
-  if (reply.stderr) stream.stderr.write(reply.stderr);
-  if (reply.stdout) stream.write(reply.stdout);
-  if (reply.hang) return;
-  if (reply.disconnect) {
-    done = true;
-    setTimeout(() => client.end(), 20);
+  const answer = (): void => {
+    if (reply.stderr) stream.stderr.write(reply.stderr);
+    if (reply.stdout) stream.write(reply.stdout);
+    if (reply.hang) return;
+    if (reply.disconnect) {
+      done = true;
+      setTimeout(() => client.end(), 20);
+      return;
+    }
+    if (reply.floodBytes) {
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let left = reply.floodBytes;
+      const pump = () => {
+        while (left > 0 && stream.writable) {
+          left -= chunk.length;
+          if (!stream.write(chunk)) return void stream.once('drain', pump);
+        }
+        if (stream.writable) finish();
+      };
+      return void pump();
+    }
+    finish();
+  };
+  if (reply.delayMs !== undefined && reply.delayMs > 0) {
+    const timer = setTimeout(answer, reply.delayMs);
+    stream.once('close', () => clearTimeout(timer));
     return;
   }
-  if (reply.floodBytes) {
-    const chunk = Buffer.alloc(64 * 1024, 'x');
-    let left = reply.floodBytes;
-    const pump = () => {
-      while (left > 0 && stream.writable) {
-        left -= chunk.length;
-        if (!stream.write(chunk)) return void stream.once('drain', pump);
-      }
-      if (stream.writable) finish();
-    };
-    return pump();
-  }
-  finish();
+  answer();
 }
 
 /**
