@@ -91,6 +91,8 @@ try {
   const discord = await new FakeDiscord().start();
   cleanups.push(() => discord.close());
 
+  // One webhook of each channel shared by every replica, as in production (a second webhook() call would replace it).
+  const hooks = { errors: discord.webhook('errors'), warnings: discord.webhook('warnings'), ops: discord.webhook('ops') };
   const started: Array<{ name: string; port: number; vigil: VigilProcess }> = [];
   for (let i = 0; i < replicas; i++) {
     const name = `vigil-${String.fromCharCode(97 + i)}`;
@@ -101,9 +103,9 @@ try {
       VIGIL_LOG_LEVEL: 'warn',
       VIGIL_STORE_URL: pg.superuserUrl,
       VIGIL_API_TOKEN: TOKEN,
-      DISCORD_WEBHOOK_ERRORS: discord.webhook('errors'),
-      DISCORD_WEBHOOK_WARNINGS: discord.webhook('warnings'),
-      DISCORD_WEBHOOK_OPS: discord.webhook('ops'),
+      DISCORD_WEBHOOK_ERRORS: hooks.errors,
+      DISCORD_WEBHOOK_WARNINGS: hooks.warnings,
+      DISCORD_WEBHOOK_OPS: hooks.ops,
     }, { file: process.execPath, args: [VIGIL], env: process.env });
     cleanups.push(() => vigil.kill('SIGKILL'));
     void vigil.exited.then(({ code, signal }) => {
