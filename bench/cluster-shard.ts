@@ -122,7 +122,7 @@ try {
     const c = await cluster(started[0]!.port);
     const live = c?.replicas ?? [];
     console.error(`  /api/cluster: ${JSON.stringify(live.map((r) => [r.name, r.probes]))}`);
-    return live.length === replicas && live.reduce((n, r) => n + r.probes, 0) === total ? live : null;
+    return live.length === replicas && live.every((r) => r.probes > 0) && live.reduce((n, r) => n + r.probes, 0) === total ? live : null;
   }, 5 * 60_000, () => 'the replicas never split the probes between them');
 
   console.error(`split; measuring for ${values.duration}`);
