@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS vigil_probe_results (
   PRIMARY KEY (replica, probe)
 );
 CREATE INDEX IF NOT EXISTS vigil_probe_results_at ON vigil_probe_results (at);
+-- Each run reads the other replicas' results of its own probe: without this, every run scans the fleet's.
+CREATE INDEX IF NOT EXISTS vigil_probe_results_probe ON vigil_probe_results (probe, at);
 CREATE TABLE IF NOT EXISTS vigil_cluster_commands (
   id bigserial PRIMARY KEY,
   replica text NOT NULL,
