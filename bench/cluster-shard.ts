@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FakeDiscord } from '../test/helpers/fake-discord.js';
+import { DISCORD_CHANNELS_YAML, FakeDiscord } from '../test/helpers/fake-discord.js';
 import { startPostgresServer } from '../test/helpers/pg.js';
 import { freePort, VigilProcess, waitFor } from '../test/helpers/vigil-process.js';
 import { durationMs, MB, sleep, startTargets, targetPort } from './fleet.js';
@@ -57,11 +57,7 @@ store: { postgres: { url_env: VIGIL_STORE_URL } }
 cluster: { replica: ${replica}, mode: shard, quorum: 1, interval: 2s }
 defaults: { interval: ${values.interval}, timeout: 5s, concurrency: 64 }
 environments: { bench: {} }
-alerts:
-  discord:
-    errors: { url_env: DISCORD_WEBHOOK_ERRORS }
-    warnings: { url_env: DISCORD_WEBHOOK_WARNINGS }
-    ops: { url_env: DISCORD_WEBHOOK_OPS }
+${DISCORD_CHANNELS_YAML}
 probes:
   - { id: fault, type: http, environment: bench, service: fault, severity: S2, summary: Bench target down, interval: ${FAULT_INTERVAL}, url: "http://127.0.0.1:${faultPort}/health", expect: { json: { status: ok } } }
 ${lines.join('\n')}
@@ -91,8 +87,6 @@ try {
   const discord = await new FakeDiscord().start();
   cleanups.push(() => discord.close());
 
-  // One webhook of each channel shared by every replica, as in production (a second webhook() call would replace it).
-  const hooks = { errors: discord.webhook('errors'), warnings: discord.webhook('warnings'), ops: discord.webhook('ops') };
   const started: Array<{ name: string; port: number; vigil: VigilProcess }> = [];
   for (let i = 0; i < replicas; i++) {
     const name = `vigil-${String.fromCharCode(97 + i)}`;
@@ -103,9 +97,7 @@ try {
       VIGIL_LOG_LEVEL: 'warn',
       VIGIL_STORE_URL: pg.superuserUrl,
       VIGIL_API_TOKEN: TOKEN,
-      DISCORD_WEBHOOK_ERRORS: hooks.errors,
-      DISCORD_WEBHOOK_WARNINGS: hooks.warnings,
-      DISCORD_WEBHOOK_OPS: hooks.ops,
+      ...discord.channelEnv(),
     }, { file: process.execPath, args: [VIGIL], env: process.env });
     cleanups.push(() => vigil.kill('SIGKILL'));
     void vigil.exited.then(({ code, signal }) => {

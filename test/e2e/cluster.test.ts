@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { FakeDiscord } from '../helpers/fake-discord.js';
+import { DISCORD_CHANNELS_YAML, FakeDiscord } from '../helpers/fake-discord.js';
 import { startPostgres, type PgServer } from '../helpers/pg.js';
 import { tmpDir, type HasTeardown } from '../helpers/tmp.js';
 import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
@@ -42,11 +42,7 @@ defaults:
   success_threshold: 2
 environments:
   production: {}
-alerts:
-  discord:
-    errors: { url_env: DISCORD_WEBHOOK_ERRORS }
-    warnings: { url_env: DISCORD_WEBHOOK_WARNINGS }
-    ops: { url_env: DISCORD_WEBHOOK_OPS }
+${DISCORD_CHANNELS_YAML}
 probes:
   - id: backend-health
     type: http
@@ -72,8 +68,6 @@ probes:
 async function cluster(t: HasTeardown, pg: PgServer, discord: FakeDiscord, targetPorts: Record<string, number>, escalateAfter = '1h'): Promise<Replica[]> {
   const dir = tmpDir(t, 'vigil-cluster-');
   const replicas: Replica[] = [];
-  // One webhook of each channel for all three, as in production: they share the config's secrets.
-  const hooks = { errors: discord.webhook('errors'), warnings: discord.webhook('warnings'), ops: discord.webhook('ops') };
   for (const name of NAMES) {
     const port = await freePort();
     const file = join(dir, `${name}.yaml`);
@@ -81,9 +75,8 @@ async function cluster(t: HasTeardown, pg: PgServer, discord: FakeDiscord, targe
     const vigil = new VigilProcess(['run', '--config', file], {
       VIGIL_STORE_URL: pg.superuserUrl,
       VIGIL_API_TOKEN: API_TOKEN,
-      DISCORD_WEBHOOK_ERRORS: hooks.errors,
-      DISCORD_WEBHOOK_WARNINGS: hooks.warnings,
-      DISCORD_WEBHOOK_OPS: hooks.ops,
+      // One webhook of each channel for all three, as in production: they share the config's secrets.
+      ...discord.channelEnv(),
     });
     t.teardown(() => {
       vigil.kill('SIGKILL');

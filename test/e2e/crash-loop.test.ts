@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { FakeDiscord, type Accepted } from '../helpers/fake-discord.js';
+import { DISCORD_CHANNELS_YAML, FakeDiscord, type Accepted } from '../helpers/fake-discord.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
 
@@ -37,16 +37,12 @@ t.test(`SIGKILL at random points over ${CYCLES} open/ack/resolve cycles: nothing
 store: { path: ${join(dir, 'vigil.db')} }
 defaults: { interval: 300ms, timeout: 250ms, failure_threshold: 1, success_threshold: 1 }
 environments: { production: {} }
-alerts:
-  discord:
-    errors: { url_env: DISCORD_WEBHOOK_ERRORS }
-    warnings: { url_env: DISCORD_WEBHOOK_WARNINGS }
-    ops: { url_env: DISCORD_WEBHOOK_OPS }
+${DISCORD_CHANNELS_YAML}
 probes:
 ${probes.join('\n')}
 `,
   );
-  const env = { VIGIL_API_TOKEN: TOKEN, DISCORD_WEBHOOK_ERRORS: discord.webhook('errors'), DISCORD_WEBHOOK_WARNINGS: discord.webhook('warnings'), DISCORD_WEBHOOK_OPS: discord.webhook('ops') };
+  const env = { VIGIL_API_TOKEN: TOKEN, ...discord.channelEnv() };
   let vigil = new VigilProcess(['run', '--config', file], env);
   t.teardown(() => vigil.kill('SIGKILL'));
   await vigil.ready(port, 60_000);

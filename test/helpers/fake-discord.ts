@@ -173,6 +173,13 @@ export function validatePayload(body: unknown, opts: { withComponents?: boolean 
   return errors;
 }
 
+/** The `alerts.discord` block whose webhooks FakeDiscord.channelEnv() supplies. */
+export const DISCORD_CHANNELS_YAML = `alerts:
+  discord:
+    errors: { url_env: DISCORD_WEBHOOK_ERRORS }
+    warnings: { url_env: DISCORD_WEBHOOK_WARNINGS }
+    ops: { url_env: DISCORD_WEBHOOK_OPS }`;
+
 export class FakeDiscord {
   readonly app: FastifyInstance;
   readonly requests: RequestLog[] = [];
@@ -180,6 +187,7 @@ export class FakeDiscord {
   /** Messages that carried components without ?with_components=true: Discord posts them without their buttons. */
   readonly droppedComponents: Array<{ webhook: string; components: unknown }> = [];
   readonly #hooks = new Map<string, Webhook>();
+  #channelEnv: ReturnType<FakeDiscord['channelEnv']> | undefined;
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #role: string | undefined;
@@ -262,6 +270,15 @@ export class FakeDiscord {
 
   close(): Promise<void> {
     return this.app.close();
+  }
+
+  /**
+   * vigil's environment for the three channels of DISCORD_CHANNELS_YAML, each webhook made once (a
+   * second webhook() of one name would be a webhook nobody reads back).
+   */
+  channelEnv(): { DISCORD_WEBHOOK_ERRORS: string; DISCORD_WEBHOOK_WARNINGS: string; DISCORD_WEBHOOK_OPS: string } {
+    this.#channelEnv ??= { DISCORD_WEBHOOK_ERRORS: this.webhook('errors'), DISCORD_WEBHOOK_WARNINGS: this.webhook('warnings'), DISCORD_WEBHOOK_OPS: this.webhook('ops') };
+    return this.#channelEnv;
   }
 
   /** Creates a webhook and returns its URL (which, like Discord's, carries the token). */
