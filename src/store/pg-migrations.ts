@@ -4,7 +4,7 @@
  * PG_MIGRATIONS[i] brings a database from schema i to schema i + 1. Append only, as for SQLite.
  * Timestamps are ms since the epoch in bigint; JSON columns are text, so a body reads back byte for byte.
  * The first step is the whole SQLite schema as of its migration 7; later SQLite migrations get a
- * PostgreSQL twin appended here.
+ * PostgreSQL twin appended here, and test/store/schema-parity.test.ts fails until they do.
  */
 export const PG_MIGRATIONS: readonly string[] = [
   `
@@ -129,6 +129,11 @@ export const PG_MIGRATIONS: readonly string[] = [
     ok smallint,
     message text
   );
+  `,
+  // 2: the outbox claims of step 1 were never used (a cluster's leader alone sends): dropped, so the
+  // outbox has the SQLite store's columns (test/store/schema-parity.test.ts holds the two schemas equal).
+  `
+  ALTER TABLE outbox DROP COLUMN claimed_by, DROP COLUMN claimed_until;
   `,
 ];
 
