@@ -72,8 +72,8 @@ exit: 0 after a clean stop · 1 could not start (the reason is logged) · 78 bad
 
 Runs each probe once, without thresholds, and prints the results grouped by environment and
 service, worst last. Failures that share one cause (an unreachable host or database) are shown once
-with the probes they take down. A host whose key is not usably pinned is marked [host key not pinned]
-(fix the config); one presenting another key than the pinned one [possible interception] (stop and look).
+with the probes they take down. A host presenting another key than the pinned one is marked
+[possible interception] (stop and look); a host_key that holds no key is a config problem (exit 78).
 
 exit: 0 all passed · 1 worst failure S3/S4 · 2 worst failure S1/S2 · 78 bad config`,
     positionals: 'probe-ids',

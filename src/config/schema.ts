@@ -2,6 +2,7 @@
 import ms from 'ms';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { parseHostKeyLine } from '../transport/ssh-hostkey.js';
 import { SEVERITIES } from '../types.js';
 
 /** Parses "250ms", "30s", "5m", "1h", "7d" with `ms`; anything else is a config error. */
@@ -353,9 +354,14 @@ export function fingerprintProblem(pin: string): string | null {
   return null;
 }
 
+/** The command that prints a host's public key line as host_key takes it. */
+function keyscan(address: string, port: number): string {
+  return `ssh-keyscan ${port === 22 ? '' : `-p ${port} `}-t ed25519 ${address}`;
+}
+
 /** The command that prints a host's SHA-256 fingerprint as host_key_sha256 takes it. */
 export function keyscanLine(address: string, port: number): string {
-  return `ssh-keyscan ${port === 22 ? '' : `-p ${port} `}-t ed25519 ${address} | ssh-keygen -lf -`;
+  return `${keyscan(address, port)} | ssh-keygen -lf -`;
 }
 
 // ── the rest of the file ──────────────────────────────────────────────────────────────────────
@@ -380,6 +386,16 @@ const hostSchema = z.strictObject({
     });
   }
   oneOf('host_key', 'host_key_sha256', false)(h, ctx);
+  if (h.host_key !== undefined && parseHostKeyLine(h.host_key) === null) {
+    const fingerprint = /^\s*SHA256:/.test(h.host_key);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['host_key'],
+      message: fingerprint
+        ? `${describe(h.host_key)} is a fingerprint: write it as host_key_sha256, or put the key line here`
+        : `expected a public key line like "ssh-ed25519 AAAAC3Nz…" (or a known_hosts line), got ${describe(h.host_key)}; get the real one from a trusted network with: ${keyscan(h.address, h.port)}`,
+    });
+  }
   const pinProblem = h.host_key_sha256 === undefined ? null : fingerprintProblem(h.host_key_sha256);
   if (pinProblem) {
     ctx.addIssue({

@@ -23,21 +23,28 @@ export function keyTypeOf(key: Buffer): string {
 }
 
 /**
- * Reads the host's pin. A `host_key` may be written as `ssh-keygen`/`ssh-keyscan` print it, with or
- * without the leading host name of a known_hosts line. Returns an Error (no secret in it) when the
- * config holds no usable pin: vigil never trusts a host key on first use.
+ * The pin of a `host_key` line written as `ssh-keygen`/`ssh-keyscan` print it, with or without the
+ * leading host names of a known_hosts line; null when the line holds no public key. Config validation
+ * refuses such a line, so that it is caught by `vigil validate` and not at the first connection.
+ */
+export function parseHostKeyLine(line: string): HostKeyPin | null {
+  const words = line.trim().split(/\s+/);
+  // A known_hosts line starts with the host name; the key proper starts at its type.
+  const start = words.findIndex((w) => /^(ssh-|ecdsa-|sk-)/.test(w));
+  if (start < 0) return null;
+  const parsed = ssh2.utils.parseKey(words.slice(start, start + 2).join(' '));
+  if (parsed instanceof Error || Array.isArray(parsed)) return null;
+  return { fingerprint: fingerprintOf(parsed.getPublicSSH()), keyType: parsed.type };
+}
+
+/**
+ * Reads the host's pin. Returns an Error (no secret in it) when the config holds no usable pin:
+ * vigil never trusts a host key on first use.
  */
 export function readPin(host: ResolvedHost): HostKeyPin | Error {
   if (host.host_key_sha256 !== undefined) return { fingerprint: host.host_key_sha256.replace(/=+$/, ''), keyType: null };
   if (host.host_key === undefined) return new Error(`host ${host.name} has no pinned host key (host_key or host_key_sha256)`);
-  const words = host.host_key.trim().split(/\s+/);
-  // A known_hosts line starts with the host name; the key proper starts at its type.
-  const start = words.findIndex((w) => /^(ssh-|ecdsa-|sk-)/.test(w));
-  const parsed = start >= 0 ? ssh2.utils.parseKey(words.slice(start, start + 2).join(' ')) : new Error('no key type');
-  if (parsed instanceof Error || Array.isArray(parsed)) {
-    return new Error(`host ${host.name}: host_key is not a public key line like "ssh-ed25519 AAAAC3Nz…"`);
-  }
-  return { fingerprint: fingerprintOf(parsed.getPublicSSH()), keyType: parsed.type };
+  return parseHostKeyLine(host.host_key) ?? new Error(`host ${host.name}: host_key is not a public key line like "ssh-ed25519 AAAAC3Nz…"`);
 }
 
 /** Every host key algorithm vigil accepts, in the order it asks for them (ssh2's default order). */

@@ -180,7 +180,7 @@ hosts:
     address: 10.0.1.3
     user: ubuntu
     private_key_file: secrets/key.pem
-    host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKey"
+    host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDUTzbxSJVw03LMLAkBSEfXDcQ7sD4LzV7c8pXrv6w4t"
     compose_dir: /srv/app
 databases:
   app-db: { environment: production, url_file: secrets/db-url, via: backend, service: postgres }
