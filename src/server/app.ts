@@ -6,6 +6,8 @@ import type { Command, CommandResult, EngineState } from '../incidents/state.js'
 import { REDACT_PATHS } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { SilenceBook } from '../silence-book.js';
+import { storeLabel } from '../store/configured.js';
+import { StoreUnavailableError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { actRoutes } from './routes/act.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -16,7 +18,9 @@ import { pushRoutes } from './routes/push.js';
 import { reviewRoutes } from './routes/review.js';
 import { silenceRoutes } from './routes/silences.js';
 import { statusRoutes } from './routes/status.js';
-import { statusPageRoutes } from './routes/status-page.js';
+import { sendPage, statusPageRoutes } from './routes/status-page.js';
+import { REFRESH_SECONDS } from './views/model.js';
+import { timeView } from './views/format.js';
 import { BODY_LIMIT_BYTES, type AppDeps } from './deps.js';
 import { ApiError, scrubSecrets, secretsOf, sendError } from './serialize.js';
 
@@ -32,6 +36,9 @@ const CLIENT_ERROR_CODES: Record<number, string> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
 };
+
+/** What a 503 for an unavailable store asks a client to wait: PostgreSQL restarts take seconds. */
+const RETRY_AFTER_SECONDS = 5;
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
@@ -86,6 +93,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     if (err instanceof ApiError) return sendError(reply, err.statusCode, err.code, err.message);
+    if (err instanceof StoreUnavailableError) {
+      // Not vigil's fault nor the request's: PostgreSQL is down or restarting. What the daemon holds in
+      // memory was answered from there already; this read needs the store. The error's own text may
+      // name the server's address, so the answer names the store as the config does instead.
+      request.log.warn({ err: { code: err.code } }, 'request needs the store, which is unavailable');
+      const message = `${storeLabel(deps.config.store)} is unavailable; vigil goes on probing and paging from memory and writes back once it is reachable: try again shortly`;
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      if (!/^\/(status|act)(\/|$|\?)/.test(request.url)) return sendError(reply, 503, 'store_unavailable', message);
+      const at = now();
+      return sendPage(deps, reply, 503, 'unavailable', { title: 'Store unavailable · vigil', refreshSeconds: REFRESH_SECONDS }, { message, generated: timeView(at, at) });
+    }
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 400 && status < 500) {
       // Fastify's own 4xx errors (bad JSON, wrong content type, body too large) describe the request, not us.

@@ -56,8 +56,9 @@ export function subject(key: string, ok: boolean | null, overrides: Partial<Subj
   return { key, probe, ok, failures: ok === false ? 2 : 0, successes: ok ? 2 : 0, severity: null, since: NOW - 60_000, incidentId: null, ...overrides };
 }
 
-export function harness(opts: { config?: Config; now?: number } = {}): Harness {
-  const store = openStore(':memory:');
+/** `store`: another store than a fresh in-memory SQLite one (a PostgreSQL store behind the daemon's WriteBehindStore). */
+export function harness(opts: { config?: Config; now?: number; store?: Store } = {}): Harness {
+  const store = opts.store ?? openStore(':memory:');
   const metrics = createMetrics('test');
   const logs: string[] = [];
   const log = createLogger({ level: 'trace', destination: { write: (line: string) => void logs.push(line) } });

@@ -6,6 +6,7 @@ import type { Command, CommandResult } from '../../incidents/state.js';
 import type { Incident } from '../../types.js';
 import type { AppDeps } from '../deps.js';
 import { BODY_LIMIT_BYTES } from '../deps.js';
+import { readIncident } from '../memory-reads.js';
 import { timeView } from '../views/format.js';
 import { incidentView } from '../views/model.js';
 import { by, text } from './incidents.js';
@@ -104,7 +105,7 @@ export function actRoutes(app: FastifyInstance, deps: ActDeps, now: () => number
     if (key === null) return reply;
     const verdict = verifyActionToken(key, request.params.token, { now: now() });
     if (!verdict.ok) return deny(reply, verdict);
-    const incident = deps.store.getIncident(verdict.incidentId);
+    const incident = readIncident(deps, verdict.incidentId);
     if (!incident) return missing(reply, verdict.incidentId);
     return page(reply, 200, request.params.token, incident, verdict.expiresAt, { name: readNameCookie(request) });
   });
@@ -120,7 +121,7 @@ export function actRoutes(app: FastifyInstance, deps: ActDeps, now: () => number
     const incidentField = typeof body.incident === 'string' && /^[1-9][0-9]{0,14}$/.test(body.incident) ? Number(body.incident) : bare.incidentId;
     const verdict = verifyActionToken(key, token, { now: now(), incidentId: incidentField });
     if (!verdict.ok) return deny(reply, verdict);
-    const incident = deps.store.getIncident(verdict.incidentId);
+    const incident = readIncident(deps, verdict.incidentId);
     if (!incident) return missing(reply, verdict.incidentId);
 
     const name = typeof body.by === 'string' ? body.by : '';
@@ -143,7 +144,7 @@ export function actRoutes(app: FastifyInstance, deps: ActDeps, now: () => number
     const result = await deps.dispatch(cmd);
     reply.header('set-cookie', nameCookie(who, deps.config.server.publicUrl));
     if (!result.ok) {
-      const current = deps.store.getIncident(incident.id) ?? incident;
+      const current = readIncident(deps, incident.id) ?? incident;
       return page(reply, 409, token, current, verdict.expiresAt, { name: who, text: note, problem: refusal(result, current) });
     }
     request.log.info({ incident_id: incident.id, action: parsed.data.action, by: who }, `incident #${incident.id}: ${parsed.data.action} from an action link`);

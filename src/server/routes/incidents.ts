@@ -5,6 +5,7 @@ import type { Command } from '../../incidents/state.js';
 import type { Incident } from '../../types.js';
 import type { AppDeps, CommandAnswer } from '../deps.js';
 import { requireWriteToken } from '../auth.js';
+import { readIncident, readIncidents } from '../memory-reads.js';
 import { ApiError, incidentJson } from '../serialize.js';
 
 export const DEFAULT_LIST_LIMIT = 50;
@@ -62,17 +63,17 @@ function answer(result: CommandAnswer, stored: () => Incident | null, now: numbe
   throw new ApiError(409, result.code, result.message);
 }
 
-export function incidentRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'store' | 'dispatch'>, now: () => number): void {
+export function incidentRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'store' | 'dispatch' | 'engineState'>, now: () => number): void {
   app.get('/api/incidents', async (request) => {
     const query = parse(listQuery, request.query, 'query');
-    const incidents = deps.store.listIncidents({ state: query.state, limit: query.limit ?? DEFAULT_LIST_LIMIT });
+    const incidents = readIncidents(deps, { ...(query.state ? { state: query.state } : {}), limit: query.limit ?? DEFAULT_LIST_LIMIT });
     const at = now();
     return { incidents: incidents.map((i) => incidentJson(i, at)) };
   });
 
   app.get('/api/incidents/:id', async (request) => {
     const { id } = parse(idParams, request.params, 'params');
-    const incident = deps.store.getIncident(id);
+    const incident = readIncident(deps, id);
     if (!incident) throw new ApiError(404, 'not_found', `no incident ${id}`);
     return incidentJson(incident, now());
   });
@@ -81,7 +82,7 @@ export function incidentRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config
   const write = (path: string, command: (id: number, body: unknown) => Command) => {
     app.post(path, { onRequest }, async (request) => {
       const { id } = parse(idParams, request.params, 'params');
-      return answer(await deps.dispatch(command(id, request.body)), () => deps.store.getIncident(id), now());
+      return answer(await deps.dispatch(command(id, request.body)), () => readIncident(deps, id), now());
     });
   };
 

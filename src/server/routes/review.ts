@@ -4,6 +4,7 @@ import type { Config } from '../../config/types.js';
 import { impactUsersOf, renderReview } from '../../incidents/review.js';
 import type { Incident } from '../../types.js';
 import type { AppDeps } from '../deps.js';
+import { readIncident } from '../memory-reads.js';
 import { ApiError } from '../serialize.js';
 
 /** The review as the API and `vigil review` print it: rendered on demand from the stored incident. */
@@ -18,13 +19,13 @@ export function reviewOf(incident: Incident, config: Pick<Config, 'probes'>, now
   });
 }
 
-export function reviewRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'store'>, now: () => number): void {
+export function reviewRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'store' | 'engineState'>, now: () => number): void {
   app.get('/api/incidents/:id/review', async (request, reply) => {
     const raw = (request.params as { id?: string }).id ?? '';
     if (!/^[1-9][0-9]{0,14}$/.test(raw)) {
       throw new ApiError(400, 'bad_request', 'params.id: expected an incident id: a positive whole number');
     }
-    const incident = deps.store.getIncident(Number(raw));
+    const incident = readIncident(deps, Number(raw));
     if (!incident) throw new ApiError(404, 'not_found', `no incident ${raw}`);
     return reply.type('text/markdown; charset=utf-8').send(reviewOf(incident, deps.config, now()));
   });

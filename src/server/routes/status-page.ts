@@ -11,7 +11,9 @@ import { markdownToHtml } from '../views/markdown.js';
 import { reviewOf } from './review.js';
 import { acceptsGzip, GzipWithSlots } from '../gzip-kept.js';
 import { RenderCache } from '../render-cache.js';
+import { storeLabel } from '../../store/configured.js';
 import { undelivered, type KeptRendering } from './status.js';
+import { readIncident, storedPart } from '../memory-reads.js';
 
 /** Resolved incidents listed under "Recently resolved". */
 export const RECENT_RESOLVED = 10;
@@ -106,7 +108,7 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
     const at = now();
     const generated = timeView(at, at);
     const raw = request.params.id;
-    const incident = ID.test(raw) ? deps.store.getIncident(Number(raw)) : null;
+    const incident = ID.test(raw) ? readIncident(deps, Number(raw)) : null;
     if (!incident) {
       const message = ID.test(raw) ? `There is no incident ${raw}.` : `"${raw}" is not an incident number.`;
       return sendPage(deps, reply, 404, 'not-found', { title: 'Not found · vigil', refreshSeconds: null }, { message, generated });
@@ -121,15 +123,23 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
 }
 
 function renderStatusPage(deps: PageDeps, at: number): RenderedPage {
+  // While the store cannot be read the page shows what the daemon holds in memory (services, open
+  // incidents) and says what is missing, rather than nothing at all.
+  const uptimeRows = storedPart(() => deps.store.uptime(uptimeSince(at)));
+  const resolved = storedPart(() => deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }));
+  const given = storedPart(() => undelivered(deps.store, at));
+  const silences = storedPart(() => deps.store.listSilences({ activeAt: at }));
+  const storeUnavailable = uptimeRows === null || resolved === null || given === null || silences === null;
   const model = statusPageModel({
     config: deps.config,
     state: deps.engineState(),
-    uptimeRows: deps.store.uptime(uptimeSince(at)),
-    resolved: deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }),
-    undelivered: undelivered(deps.store, at),
+    uptimeRows: uptimeRows ?? [],
+    resolved: resolved ?? [],
+    undelivered: given ?? [],
     ...(deps.lastChecked ? { lastChecked: deps.lastChecked } : {}),
-    silences: deps.store.listSilences({ activeAt: at }),
+    silences: silences ?? [],
     now: at,
+    ...(storeUnavailable ? { storeUnavailable: storeLabel(deps.config.store) } : {}),
   });
   const title = model.incidents.length > 0 ? `(${model.incidents.length}) vigil status` : 'vigil status';
   return renderHtml(deps, 'status', { title, refreshSeconds: REFRESH_SECONDS }, model);

@@ -7,6 +7,7 @@ import { worse, type Severity, type SubjectState } from '../../types.js';
 import type { AppDeps } from '../deps.js';
 import { acceptsGzip, gzipOnce } from '../gzip-kept.js';
 import { RenderCache } from '../render-cache.js';
+import { storedPart } from '../memory-reads.js';
 import { incidentJson, rfc3339, type IncidentJson } from '../serialize.js';
 
 export type ServiceState = 'ok' | 'failing' | 'unknown';
@@ -65,6 +66,8 @@ export interface StatusJson {
   open_incidents: IncidentJson[];
   maintenance: MaintenanceJson[];
   undelivered?: UndeliveredJson[];
+  /** Present (true) while the store cannot be read: the rest is from memory, `undelivered` is left out. */
+  store_unavailable?: true;
 }
 
 /** Messages given up within this long show on /status. */
@@ -188,7 +191,8 @@ export function statusRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'config' 
   app.get('/api/status', async (request, reply) => {
     const at = now();
     const rendered = cache.get(kept.key(), at, () => {
-      const status = { ...buildStatus(deps.config, deps.engineState(), at, deps.lastChecked), undelivered: undelivered(deps.store, at) };
+      const given = storedPart(() => undelivered(deps.store, at));
+      const status: StatusJson = { ...buildStatus(deps.config, deps.engineState(), at, deps.lastChecked), ...(given ? { undelivered: given } : { store_unavailable: true }) };
       const body = Buffer.from(kept.scrub(JSON.stringify(status)));
       let gzip: Buffer | undefined;
       return { body, gzip: () => (gzip ??= gzipOnce(body)) };

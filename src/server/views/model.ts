@@ -71,6 +71,8 @@ export interface StatusPageModel {
   uptime: UptimeView;
   /** Messages given up recently: a page someone never got. */
   undelivered: Array<{ at: TimeView; sink: string; channel: string; incidentId: number | null; event: string; error: string }>;
+  /** The store that cannot be read now, or null. */
+  storeUnavailable: string | null;
 }
 
 /** A silence in force: what it matches, why, who, until when. */
@@ -95,6 +97,8 @@ export interface StatusPageInput {
   silences?: readonly Silence[];
   now: number;
   undelivered?: readonly UndeliveredJson[];
+  /** The store (as storeLabel names it) when it cannot be read: the page says what it leaves out. */
+  storeUnavailable?: string;
 }
 
 function probeView(p: ProbeStatusJson, now: number): ProbeView {
@@ -199,5 +203,6 @@ export function statusPageModel(input: StatusPageInput): StatusPageModel {
       event: m.event,
       error: m.error ?? 'unknown error',
     })),
+    storeUnavailable: input.storeUnavailable ?? null,
   };
 }

@@ -64,7 +64,7 @@ function load(): { eta: Eta; css: string } {
 }
 
 /** Renders `<name>.eta` inside the layout with `data` as `it`, plus `it.page` (title, nonce, refresh) and `it.css`. */
-export type PageName = 'status' | 'incident' | 'not-found' | 'act' | 'denied';
+export type PageName = 'status' | 'incident' | 'not-found' | 'act' | 'denied' | 'unavailable';
 
 export function renderPage(name: PageName, page: PageChrome, data: object): string {
   const { eta, css } = load();
