@@ -90,7 +90,8 @@ async function bareRole(job: FleetJob): Promise<Measured> {
 async function staticRole(job: { bytes: number; requests: number }): Promise<LoadResult> {
   const body = Buffer.alloc(job.bytes, 'x');
   const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body));
-  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  // The same accept queue as vigil's server, so the floor is the machine's and not Node's default of 511.
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve));
   const { port } = server.address() as { port: number };
   try {
     return await inChild<LoadResult>('load', { url: `http://127.0.0.1:${port}/`, requests: job.requests });

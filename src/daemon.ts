@@ -90,10 +90,14 @@ export class ListenError extends Error {
   override name = 'ListenError';
 }
 
+const ACCEPT_BACKLOG = 4096;
+
 async function listenOrExplain(app: FastifyInstance, config: Config): Promise<void> {
   const { host, port, listen } = config.server;
   try {
-    await app.listen({ host, port });
+    // Node's default accept queue (511) drops the SYNs of a crowd opening /status at once (an incident
+    // shared in a channel), and each dropped one waits a second for its retry; the kernel caps this at somaxconn.
+    await app.listen({ host, port, backlog: ACCEPT_BACKLOG });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const why =
