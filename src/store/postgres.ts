@@ -99,7 +99,28 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     if (!reply.ok) throw new StoreError(`cannot open ${name}: ${reply.error.message}`);
     throw new StoreError(`${name} was written by a newer vigil (schema ${reply.newerSchema} > ${PG_MIGRATIONS.length})`);
   }
-  return new PostgresStore(handle, name, opts.now ?? Date.now, opts.timeoutMs ?? CALL_TIMEOUT_MS);
+  return new PostgresStore(handle, url, name, opts.now ?? Date.now, opts.timeoutMs ?? CALL_TIMEOUT_MS);
+}
+
+/**
+ * Whether a new connection to `url` answers within `timeoutMs`: null when it does, else why not. Asked
+ * on the event loop, never through the blocking worker, while the store counts as unavailable.
+ */
+async function answers(url: string, timeoutMs: number): Promise<string | null> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'vigil' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    // Not awaited, and the socket closed: a server that hangs would hold the goodbye too.
+    client.end().catch(() => undefined);
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
 }
 
 type Row = Record<string, unknown>;
@@ -110,14 +131,18 @@ export class PostgresStore implements Store {
   readonly #handle: number;
   readonly #now: () => number;
   readonly #timeoutMs: number;
+  readonly #url: string;
   #closed = false;
-  /** Since the last call that found PostgreSQL unavailable: why, and until when calls fail without trying. */
-  #down: { reason: string; backoffMs: number; until: number } | null = null;
+  /** Why PostgreSQL counts as unavailable, from a call that found it so until a new connection answers; calls fail at once meanwhile. */
+  #down: string | null = null;
+  /** The wait before the next check of an unavailable server; doubles until a call succeeds again. */
+  #backoffMs = 0;
   /** Runs not yet written. */
   readonly #uptime = new UptimeBuffer();
 
-  constructor(handle: number, name: string, now: () => number, timeoutMs: number) {
+  constructor(handle: number, url: string, name: string, now: () => number, timeoutMs: number) {
     this.#handle = handle;
+    this.#url = url;
     this.name = name;
     this.#now = now;
     this.#timeoutMs = timeoutMs;
@@ -126,18 +151,40 @@ export class PostgresStore implements Store {
   /** Runs `statements` in one round trip to the worker (in one transaction with `tx`); their results in order. */
   #run(statements: Statement[], tx = false): StatementResult[] {
     if (this.#closed) throw new StoreError(`${this.name} is closed`);
-    if (this.#down && performance.now() < this.#down.until) throw new StoreUnavailableError(`${this.name} is unavailable: ${this.#down.reason}`);
+    if (this.#down !== null) throw new StoreUnavailableError(`${this.name} is unavailable: ${this.#down}`);
     const reply = call({ op: 'run', handle: this.#handle, timeoutMs: this.#timeoutMs, tx, statements });
     if (reply.ok) {
-      this.#down = null;
+      this.#backoffMs = 0;
       return reply.results;
     }
     if (!reply.error.unavailable) throw new PostgresQueryError(reply.error.message, reply.error.code);
-    // Calls fail at once for a while (growing while it stays down), so a server that hangs costs
-    // the daemon one timeout now and then, not one per call.
-    const backoffMs = Math.min(Math.max(2 * (this.#down?.backoffMs ?? 0), MIN_BACKOFF_MS), MAX_BACKOFF_MS);
-    this.#down = { reason: reply.error.message, backoffMs, until: performance.now() + backoffMs };
+    this.#markDown(reply.error.message);
     throw new StoreUnavailableError(`${this.name} is unavailable: ${reply.error.message}`);
+  }
+
+  /**
+   * Calls fail at once until a new connection, tried on the event loop, answers: a server that hangs
+   * costs the daemon one blocking timeout, not one per call or per retry. The checks back off, and
+   * the back-off is kept until a call succeeds, so a server that answers a check but not the calls is
+   * tried ever more rarely.
+   */
+  #markDown(reason: string): void {
+    this.#down = reason;
+    const check = (): void => {
+      this.#backoffMs = Math.min(Math.max(2 * this.#backoffMs, MIN_BACKOFF_MS), MAX_BACKOFF_MS);
+      setTimeout(() => {
+        if (this.#closed) return;
+        void answers(this.#url, this.#timeoutMs).then((why) => {
+          if (this.#closed) return;
+          if (why === null) this.#down = null;
+          else {
+            this.#down = why;
+            check();
+          }
+        });
+      }, this.#backoffMs).unref();
+    };
+    check();
   }
 
   /**

@@ -2,6 +2,7 @@
 // server has: replicas migrating at once, a server stopped and restarted or hanging under the store.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import t from 'tap';
 import { StoreError, StoreUnavailableError } from '../../src/store/errors.js';
@@ -117,15 +118,75 @@ t.test('a server that stops answering fails the call within its timeout; the nex
   t.ok(waited < 10_000, `returned after ${Math.round(waited)} ms`);
   t.throws(() => store.ping(T0 + 2), /unavailable/, 'calls right after fail at once');
   process.kill(pid, 'SIGCONT');
-  await waitFor(() => {
-    try {
-      store.ping(T0 + 3);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 20_000, () => 'never reconnected');
+  await waitFor(() => pings(store, T0 + 3), 20_000, () => 'never reconnected');
   t.ok(true, 'a new connection answers');
+});
+
+/** Whether a ping of the store succeeds now. */
+function pings(store: { ping(now: number): unknown }, now: number): boolean {
+  try {
+    store.ping(now);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The server's postmaster and every process it started (the backends), from /proc. */
+function serverProcesses(backend: number): number[] {
+  const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+  const postmaster = parentOf(backend);
+  const children = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return parentOf(pid) === postmaster;
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+  return [postmaster, ...children];
+}
+
+t.test('a whole server that hangs costs one call its timeout; the others fail at once until it answers again', { timeout: 90_000 }, async (t) => {
+  const url = await database();
+  const timeoutMs = 1_500;
+  const store = openPostgresStore(url, { timeoutMs });
+  t.teardown(() => store.close());
+  store.ping(T0);
+  const admin = await server.connect();
+  const { rows } = await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const frozen = serverProcesses(rows[0]!.pid);
+  await admin.end();
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of frozen) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone already
+      }
+    }
+  };
+  t.teardown(() => signal('SIGCONT'));
+  signal('SIGSTOP');
+
+  t.throws(() => store.ping(T0 + 1), StoreUnavailableError, 'the first call finds it unavailable');
+  // For several back-off periods the daemon keeps calling, as its write-back and pages do.
+  const blocked: number[] = [];
+  const until = performance.now() + 6_000;
+  while (performance.now() < until) {
+    const started = performance.now();
+    t.throws(() => store.ping(T0 + 2), StoreUnavailableError);
+    const took = performance.now() - started;
+    if (took >= timeoutMs * 0.9) blocked.push(Math.round(took));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.same(blocked, [], 'no later call waited for the timeout: the checks run on the event loop');
+
+  signal('SIGCONT');
+  await waitFor(() => pings(store, T0 + 3), 30_000, () => 'the store never came back');
+  t.pass('the store answers again once the server does');
 });
 
 t.test('replicas opening a new database at once migrate it once', { timeout: 90_000 }, async (t) => {
