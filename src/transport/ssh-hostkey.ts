@@ -1,7 +1,6 @@
 // Host key pinning for SSH: the pinned key or fingerprint of a host, and whether a presented key matches it.
 import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
-import type { ResolvedHost } from '../config/types.js';
 
 export interface HostKeyPin {
   /** `SHA256:…` as `ssh-keygen -lf` prints it; what messages show. */
@@ -41,7 +40,7 @@ export function parseHostKeyLine(line: string): HostKeyPin | null {
  * Reads the host's pin. Returns an Error (no secret in it) when the config holds no usable pin:
  * vigil never trusts a host key on first use.
  */
-export function readPin(host: ResolvedHost): HostKeyPin | Error {
+export function readPin(host: { name: string; host_key?: string | undefined; host_key_sha256?: string | undefined }): HostKeyPin | Error {
   if (host.host_key_sha256 !== undefined) return { fingerprint: host.host_key_sha256.replace(/=+$/, ''), keyType: null };
   if (host.host_key === undefined) return new Error(`host ${host.name} has no pinned host key (host_key or host_key_sha256)`);
   return parseHostKeyLine(host.host_key) ?? new Error(`host ${host.name}: host_key is not a public key line like "ssh-ed25519 AAAAC3Nz…"`);
