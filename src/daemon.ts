@@ -20,7 +20,7 @@ import { CONSOLE_SINK, DISCORD_SINK, ONCALL_SINK, route, type RouteChannels } fr
 import { escalationTarget, oncallSink } from './notify/sinks/betterstack-oncall.js';
 import { consoleSink } from './notify/sinks/console.js';
 import { discordSink } from './notify/sinks/discord.js';
-import { isRunnable, observeRun, runProbe } from './probes/index.js';
+import { isRunnable, observeRun, prepareProbeTypes, runProbe } from './probes/index.js';
 import { Scheduler, TimeoutError } from './scheduler.js';
 import { buildApp } from './server/app.js';
 import type { CommandAnswer } from './server/deps.js';
@@ -456,6 +456,7 @@ export class Daemon {
     // In shard mode each replica runs its share; the leader steps the others' from their results.
     const scheduled = cluster ? runnable.filter((p) => cluster.runs(p.id)) : runnable;
     this.#scheduled = scheduled.length;
+    prepareProbeTypes(scheduled);
     for (const id of this.#memory.keys()) if (!this.#probes.has(id)) this.#memory.delete(id);
     // From now on a push probe's job is expected to ping; a probe already watched keeps its clock.
     for (const p of runnable) if (p.type === 'push') this.store.watchPush(p.id, this.#now());

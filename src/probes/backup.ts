@@ -3,7 +3,7 @@ import type { BackupProbeConfig } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
 import { latestCronStart, MAX_CRON_WINDOW_MS } from '../cron.js';
 import type { Metrics } from '../metrics.js';
-import { listObjects, S3Error, s3Where, type S3Object } from '../transport/s3.js';
+import { listObjects, loadS3Sdk, S3Error, s3Where, type S3Object } from '../transport/s3.js';
 import type { Finding } from '../types.js';
 import type { ProbeFn } from './contract.js';
 import { formatAge, formatLimit } from './pg-common.js';
@@ -85,6 +85,11 @@ export const backupProbe: ProbeFn<BackupProbe> = async (probe, ctx) => {
   const judged = judgeBackups(objects, { schedule: spec.schedule, graceMs: spec.grace, minSizeRatio: spec.min_size_ratio, md5Sidecar: spec.md5_sidecar }, where, ctx.now());
   return [{ key: probe.id, ok: judged.ok, message: judged.message, evidence: judged.evidence, ...(judged.values ? { values: judged.values } : {}) }];
 };
+
+/** Loads the S3 client ahead of the first run; a load that fails is tried again by that run, which reports it. */
+export function prepareBackup(): void {
+  loadS3Sdk().catch(() => undefined);
+}
 
 export function observeBackup(probe: ResolvedProbe, findings: Finding[], metrics: Metrics): void {
   const values = findings.find((f) => f.key === probe.id)?.values;

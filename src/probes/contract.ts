@@ -40,4 +40,6 @@ export type ProbeFn<C> = (cfg: C, ctx: ProbeContext) => Promise<Finding[]>;
 export interface ProbeType {
   run: ProbeFn<ResolvedProbe>;
   observe?: (probe: ResolvedProbe, findings: Finding[], metrics: Metrics) => void;
+  /** Starts loading what the type's runs need, once a config with such a probe is applied, so a first run's timeout does not pay for it. */
+  prepare?: () => void;
 }

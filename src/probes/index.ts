@@ -10,7 +10,7 @@ import { pgProbeTypes } from './pg-types.js';
 import { composeLogsProbe } from './compose-logs.js';
 import { composePsProbe, observeComposePs } from './compose-ps.js';
 import { moreProbeTypes } from './more-types.js';
-import { backupProbe, observeBackup } from './backup.js';
+import { backupProbe, observeBackup, prepareBackup } from './backup.js';
 import { observeRedis, redisProbe } from './redis.js';
 
 // Each probe function receives the resolved probe with its own `spec` type.
@@ -23,12 +23,17 @@ const probeTypes: Partial<Record<ResolvedProbe['type'], ProbeType>> = {
   ...moreProbeTypes,
   // Redis and backups
   redis: { run: redisProbe as ProbeFn<ResolvedProbe>, observe: observeRedis },
-  backup: { run: backupProbe as ProbeFn<ResolvedProbe>, observe: observeBackup },
+  backup: { run: backupProbe as ProbeFn<ResolvedProbe>, observe: observeBackup, prepare: prepareBackup },
 };
 
 /** Probe types this build can run; the config may name others that a later version adds. */
 export function isRunnable(type: string): boolean {
   return type in probeTypes;
+}
+
+/** Lets the types of `probes` load what their runs need (once per type and process). */
+export function prepareProbeTypes(probes: readonly Pick<ResolvedProbe, 'type'>[]): void {
+  for (const type of new Set(probes.map((p) => p.type))) probeTypes[type]?.prepare?.();
 }
 
 /** Sets the probe type's own metrics from a run's findings. */

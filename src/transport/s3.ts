@@ -1,8 +1,29 @@
 // Lists an S3-compatible bucket (Cloudflare R2, MinIO, AWS) under a prefix for the backup probe: every page, bounded by the run's signal, credentials never in a message.
+import { untilAborted } from '../until-aborted.js';
 
 // The SDK warns once, on stderr, that its releases from 2027 need Node 22. vigil pins its SDK in
 // its lockfile and supports Node 20, so the warning says nothing an operator can act on.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+let sdk: Promise<S3Sdk> | null = null;
+
+/**
+ * The AWS SDK, loaded once: asked for when a config with a backup probe is applied, so that a first
+ * run's timeout does not pay for loading it (seconds on a busy machine). A failed load is tried again.
+ */
+export function loadS3Sdk(): Promise<S3Sdk> {
+  sdk ??= import('@aws-sdk/client-s3').catch((err: unknown) => {
+    sdk = null;
+    throw err;
+  });
+  return sdk;
+}
+
+/** Whether the SDK was asked for (by a backup probe's config or run) in this process. */
+export function s3SdkRequested(): boolean {
+  return sdk !== null;
+}
 
 /** 1,000 keys a page: a prefix with more than 100,000 objects is not a backup folder vigil should walk each run. */
 const MAX_PAGES = 100;
@@ -57,8 +78,9 @@ export async function listObjects(loc: S3Location, call: { timeoutMs: number; si
   if (!loc.accessKeyId || !loc.secretAccessKey) throw new S3Error('no_credentials', `no credentials for ${where} (access_key_id / secret_access_key are empty)`);
   if (loc.endpoint !== null && !/^https?:\/\/[^/\s]+/i.test(loc.endpoint)) throw new S3Error('bad_endpoint', `the endpoint of ${where} is not an http(s) URL`);
   const signal = AbortSignal.any([call.signal, AbortSignal.timeout(call.timeoutMs)]);
-  // Loaded on the first backup run: the SDK costs every vigil some 25 MB of memory, most have no backup probe.
-  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
+  // Not loaded by a vigil without a backup probe: the SDK costs some 25 MB of memory. A run still
+  // waiting for it ends at its timeout like any other.
+  const { ListObjectsV2Command, S3Client } = await untilAborted(loadS3Sdk(), signal, () => new S3Error('timeout', `no answer from ${where} within ${duration(call.timeoutMs)} (the S3 client was still loading)`));
   const client = new S3Client({
     region: loc.region,
     ...(loc.endpoint ? { endpoint: loc.endpoint } : {}),
@@ -99,7 +121,7 @@ function classifyS3(err: unknown, where: string, aborted: boolean, timeoutMs: nu
   const status = e?.$metadata?.httpStatusCode;
   const said = scrubS3(loc, e?.message ?? String(err));
   if (aborted || e?.name === 'AbortError' || e?.name === 'TimeoutError' || code === 'ETIMEDOUT') {
-    return new S3Error('timeout', `no answer from ${where} within ${timeoutMs < 1000 ? `${timeoutMs}ms` : `${Number((timeoutMs / 1000).toFixed(1))}s`}`);
+    return new S3Error('timeout', `no answer from ${where} within ${duration(timeoutMs)}`);
   }
   if (code === 'ECONNREFUSED') return new S3Error('refused', `connection refused by ${where}`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new S3Error('dns', `cannot resolve the endpoint of ${where}`);
@@ -109,6 +131,10 @@ function classifyS3(err: unknown, where: string, aborted: boolean, timeoutMs: nu
     return new S3Error('auth', `${where} refused vigil's credentials (${e?.name ?? status}): check access_key_id / secret_access_key and that the token may list the bucket`);
   }
   return new S3Error('rejected', `listing ${where} failed${status ? ` (HTTP ${status})` : ''}: ${said}`);
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${Number((ms / 1000).toFixed(1))}s`;
 }
 
 /** Removes the keys and the endpoint's userinfo from an SDK message. */

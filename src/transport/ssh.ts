@@ -9,6 +9,7 @@ import { SshError, classify, keyProblem, notPinned, target } from './ssh-errors.
 import { ChannelOpenError, ConnectionLostError, type ExecOptions, type ExecResult, HostSilentError, runOnChannel } from './ssh-exec.js';
 import { fingerprintOf, hostKeyAlgorithms, keyTypeOf, nextAlgorithms, readPin } from './ssh-hostkey.js';
 import { LocalTunnel } from './ssh-tunnel.js';
+import { untilAborted } from '../until-aborted.js';
 
 export { SshError, type SshFailureKind } from './ssh-errors.js';
 export type { ExecOptions, ExecResult } from './ssh-exec.js';
@@ -304,21 +305,5 @@ export class SshTransport {
   #release(conn: Conn): void {
     conn.active -= 1;
     conn.waiting.shift()?.();
-  }
-
-
-}
-
-async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
-  if (signal.aborted) throw reason();
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(reason());
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
   }
 }

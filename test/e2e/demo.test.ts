@@ -109,8 +109,12 @@ t.test('vigil demo: URLs first, then each fault as an incident that opens and re
   t.match(log, /"msg":"\[INCIDENT\] S1 - Backend DB unreachable on production\. Investigating\."/, 'the JSON log is in the temp dir');
   t.notMatch(log, /"level":"(error|fatal)","[^\n]*"msg":"(?!\[)/, 'no error besides the incident lines');
 
-  for (const [name, port] of Object.entries(ports)) t.ok(await listening(port), `${name} listens while the demo runs`);
-  t.not(processesMentioning(dir).length, 0, 'PostgreSQL runs while the demo runs');
+  // On a slow machine the test reads this far only in a later cycle of the timeline, which may have
+  // PostgreSQL stopped (for 9 s of every 58 at --speed 5): it must come back within a cycle.
+  const { postgres, ...others } = ports;
+  for (const [name, port] of Object.entries(others)) t.ok(await listening(port), `${name} listens while the demo runs`);
+  await waitFor(async () => (await listening(postgres)) && processesMentioning(dir).length > 0, 70_000, () => `PostgreSQL never listened again on ${postgres}: ${why()}`);
+  t.pass('PostgreSQL runs and listens while the demo runs');
 
   const stopAt = Date.now();
   demo.kill('SIGINT');
