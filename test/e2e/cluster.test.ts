@@ -24,6 +24,11 @@ interface Replica {
   vigil: VigilProcess;
 }
 
+/**
+ * Probe timeouts of 2 s: a replica's run of the healthy target that times out counts as that replica
+ * seeing it fail (with the cut-off vigil-c, a majority), and a fresh vigil's first runs took ~600 ms on
+ * a loaded 2-core machine. The target taken down is refused at once.
+ */
 function clusterConfig(c: { name: string; port: number; targetPort: number; escalateAfter: string }): string {
   return `
 server:
@@ -36,8 +41,8 @@ cluster:
   quorum: majority
   interval: ${INTERVAL_MS}ms
 defaults:
-  interval: 1s
-  timeout: 800ms
+  interval: 2s
+  timeout: 2s
   failure_threshold: 2
   success_threshold: 2
 environments:
