@@ -30,7 +30,12 @@ export interface AlertsConfig {
   betterstackEndpoint?: string;
 }
 
-/** One S2 probe that escalates to S1 after 2 s down, paging Discord through url_env and logging to Better Stack. */
+/**
+ * One S2 probe that escalates to S1 after 2 s down, paging Discord through url_env and logging to Better Stack.
+ * Every 2 s with a 2 s timeout: a fresh vigil's first runs of the healthy target took ~600 ms on a loaded
+ * 2-core machine, and 400 ms timeouts turned such runs into failures (two in a row page, and the tests count
+ * pages). The target going down is refused at once, whatever the timeout.
+ */
 export function alertsConfig(c: AlertsConfig): string {
   const betterstack = c.betterstackEndpoint
     ? `  betterstack:
@@ -47,8 +52,8 @@ server:
 store:
   path: ${c.dbPath}
 defaults:
-  interval: 500ms
-  timeout: 400ms
+  interval: 2s
+  timeout: 2s
   failure_threshold: 2
   success_threshold: 2
 environments:

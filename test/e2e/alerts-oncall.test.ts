@@ -17,6 +17,7 @@ const API_TOKEN = 'vigil-e2e-api-token';
 const ROLE = '112233445566778899';
 const SYNC_MS = 1_000;
 
+/** Timeouts of 2 s, not 400 ms, so a loaded machine does not fail the healthy target (see alertsConfig). */
 function config(vigilPort: number, targetPort: number, dbPath: string, uptimeUrl: string): string {
   return `
 server:
@@ -26,8 +27,8 @@ server:
 store:
   path: ${dbPath}
 defaults:
-  interval: 500ms
-  timeout: 400ms
+  interval: 2s
+  timeout: 2s
 environments:
   production: {}
 alerts:

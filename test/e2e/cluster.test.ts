@@ -24,6 +24,14 @@ interface Replica {
   vigil: VigilProcess;
 }
 
+/**
+ * Probes every second, as long as the cluster's interval: a replica that sees the outage first is alone
+ * in failing until the others run again, and alone for two of the leader's judgements (one a second)
+ * it is taken for cut off and pages an S3 of its own. With 2 s probe intervals that happened under load
+ * ("[RESOLVED] S3 - vigil replica cut off …" beside the outage). The timeout is the whole interval: a
+ * replica's run of the healthy target that times out counts as that replica seeing it fail, and a fresh
+ * vigil's first runs took ~600 ms on a loaded 2-core machine. The target taken down is refused at once.
+ */
 function clusterConfig(c: { name: string; port: number; targetPort: number; escalateAfter: string }): string {
   return `
 server:
@@ -37,7 +45,7 @@ cluster:
   interval: ${INTERVAL_MS}ms
 defaults:
   interval: 1s
-  timeout: 800ms
+  timeout: 1s
   failure_threshold: 2
   success_threshold: 2
 environments:

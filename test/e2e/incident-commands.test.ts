@@ -17,21 +17,23 @@ function seconds(text: string): number {
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
 }
 
-const SO_FAR = /((?:\d+(?:ms|d|h|m|s) )*\d+(?:ms|d|h|m|s)) so far/g;
+/** "12s so far", and once reopened "1m 12s over 2 failing periods so far". */
+const SO_FAR = /((?:\d+(?:ms|d|h|m|s) )*\d+(?:ms|d|h|m|s))( over \d+ failing periods)? so far/g;
 
 /**
- * A review of a still-open incident read at some moment in [from, to]: its "… so far" durations, each
- * checked to lie between from and to (a second of rounding either way), replaced by a placeholder so
- * two reads taken at different moments compare equal when nothing else differs.
+ * A review of a still-open incident read at some moment in [from, to]: its "… so far" durations (the
+ * downtime since `downSince`, the time it spent resolved left out), each checked to lie between from
+ * and to (a second of rounding either way), replaced by a placeholder so two reads taken at different
+ * moments compare equal when nothing else differs.
  */
-function openReview(t: Test, text: string, startedAt: number, from: number, to: number, name: string): string {
-  // Read before the still-failing probe reopens the incident, the review has no "so far" to check.
+function openReview(t: Test, text: string, downSince: number, from: number, to: number, name: string): string {
   const found = [...text.matchAll(SO_FAR)].map((m) => m[1]!);
+  t.ok(found.length > 0, `${name}: the open incident's review says how long it has been down so far`);
   for (const d of found) {
     const s = seconds(d);
-    t.ok(s >= (from - startedAt) / 1000 - 1 && s <= (to - startedAt) / 1000 + 1, `${name}: ${d} so far lies in [${((from - startedAt) / 1000).toFixed(1)}s, ${((to - startedAt) / 1000).toFixed(1)}s]`);
+    t.ok(s >= (from - downSince) / 1000 - 1 && s <= (to - downSince) / 1000 + 1, `${name}: ${d} so far lies in [${((from - downSince) / 1000).toFixed(1)}s, ${((to - downSince) / 1000).toFixed(1)}s]`);
   }
-  return text.replace(SO_FAR, '<duration> so far');
+  return text.replace(SO_FAR, '<duration>$2 so far');
 }
 
 t.test('ack, note, resolve through the daemon; review from the store', { timeout: 360_000 }, async (t) => {
@@ -82,7 +84,9 @@ probes:
   await daemon.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('[REVIEW] S1 - Backend API down on production.'), 120_000);
   t.ok(daemon.messages().includes(`[REVIEW] S1 - Backend API down on production. Post-incident review draft: http://127.0.0.1:${port}/status/incidents/1`));
 
-  // The probe still fails, so the incident may reopen after the resolve; then its review keeps counting.
+  // The probe still fails, so the incident reopens at its next run (threshold 1). Both reviews are read
+  // after that: one read on each side of the reopening would differ, and the reopened one keeps counting.
+  await daemon.waitForLine((l) => l.event === 'reopened' && l.incident_id === 1, 120_000);
   const cliFrom = Date.now();
   const review = await vigil(['review', '1', ...cfg], withToken);
   const cliTo = Date.now();
@@ -96,11 +100,17 @@ probes:
   const apiText = await api.text();
   const apiTo = Date.now();
   t.equal(api.headers.get('content-type'), 'text/markdown; charset=utf-8');
-  const json = (await (await fetch(`http://127.0.0.1:${port}/api/incidents/1`)).json()) as { detected_at: string | null; opened_at: string };
+  const json = (await (await fetch(`http://127.0.0.1:${port}/api/incidents/1`)).json()) as {
+    detected_at: string | null;
+    opened_at: string;
+    timeline: Array<{ at: string; event: string }>;
+  };
   const detected = Date.parse(json.detected_at ?? json.opened_at);
+  const at = (event: string) => Date.parse(json.timeline.find((e) => e.event === event)!.at);
+  const downSince = detected + (at('reopened') - at('resolved'));
   t.equal(
-    openReview(t, apiText, detected, apiFrom, apiTo, 'API'),
-    openReview(t, review.stdout, detected, cliFrom, cliTo, 'CLI'),
+    openReview(t, apiText, downSince, apiFrom, apiTo, 'API'),
+    openReview(t, review.stdout, downSince, cliFrom, cliTo, 'CLI'),
     'the API serves the same review, read a moment later',
   );
   t.equal((await fetch(`http://127.0.0.1:${port}/api/incidents/99/review`)).status, 404);

@@ -31,12 +31,15 @@ t.test('Prometheus scrapes vigil and reads vigil_probe_success back', { skip, ti
   t.teardown(() => new Promise<void>((resolve) => target.close(() => resolve())));
 
   const config = join(dir, 'vigil.yaml');
+  // The query reads one moment's value, so one run of the passing probe that timed out would read 0.
+  // A fresh vigil's first runs took ~600 ms on a loaded 2-core machine (400 ms failed them): 2 s lets
+  // a healthy target through; the refused one fails at once whatever the timeout.
   writeFileSync(
     config,
     `
 server: { listen: 127.0.0.1:${vigilPort} }
 store: { path: ${join(dir, 'vigil.db')} }
-defaults: { interval: 500ms, timeout: 400ms }
+defaults: { interval: 2s, timeout: 2s }
 environments: { production: {} }
 probes:
   - { id: webapp, type: http, environment: production, service: webapp, summary: Webapp down, url: "http://127.0.0.1:${targetPort}/" }
@@ -51,13 +54,14 @@ probes:
   await vigil.ready(vigilPort);
 
   const promConfig = join(dir, 'prometheus.yml');
+  // up{job="vigil"} is the last scrape's outcome: a scrape timeout of 900 ms could fail one on a loaded machine.
   writeFileSync(
     promConfig,
     `
-global: { scrape_interval: 1s, evaluation_interval: 1s }
+global: { scrape_interval: 2s, evaluation_interval: 2s }
 scrape_configs:
   - job_name: vigil
-    scrape_timeout: 900ms
+    scrape_timeout: 2s
     static_configs: [{ targets: ['127.0.0.1:${vigilPort}'] }]
 `,
   );

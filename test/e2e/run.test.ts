@@ -7,6 +7,7 @@ import t from 'tap';
 import { VigilProcess, freePort, waitFor } from '../helpers/vigil-process.js';
 import { Target, api } from './alerts-fleet.js';
 
+/** Timeouts of 2 s, not 400 ms, so a loaded machine does not fail the healthy target (see alertsConfig). */
 function config(vigilPort: number, targetPort: number, dbPath: string, extraProbe = ''): string {
   return `
 server:
@@ -15,8 +16,8 @@ server:
 store:
   path: ${dbPath}
 defaults:
-  interval: 500ms
-  timeout: 400ms
+  interval: 2s
+  timeout: 2s
   failure_threshold: 2
   success_threshold: 2
 environments:
