@@ -65,6 +65,8 @@ export class Scheduler {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #controllers = new Set<AbortController>();
   #active = 0;
+  /** Slots that have not completed a run yet, so that /healthz and /readyz need not walk the fleet. */
+  #notRunYet = 0;
   #stopped = true;
   #watchdog: NodeJS.Timeout | null = null;
   #lastBeat = 0;
@@ -83,6 +85,7 @@ export class Scheduler {
       if (!next) {
         this.#cancel(slot);
         this.#slots.delete(id);
+        if (!slot.ranOnce) this.#notRunYet--;
       } else if (!sameTiming(slot.probe, next)) {
         this.#cancel(slot);
         slot.probe = next;
@@ -95,6 +98,7 @@ export class Scheduler {
       if (this.#slots.has(p.id)) continue;
       const slot: Slot = { probe: p, timer: null, cron: null, nextDue: 0, running: false, queued: false, ranOnce: false, generation: 0 };
       this.#slots.set(p.id, slot);
+      this.#notRunYet++;
       this.#arm(slot, true);
     }
     if (!this.#watchdog) {
@@ -122,8 +126,7 @@ export class Scheduler {
 
   /** True once every scheduled probe has completed at least one run. */
   firstRoundDone(): boolean {
-    for (const slot of this.#slots.values()) if (!slot.ranOnce) return false;
-    return true;
+    return this.#notRunYet === 0;
   }
 
   get size(): number {
@@ -226,6 +229,8 @@ export class Scheduler {
       this.#controllers.delete(controller);
       this.#inFlight.delete(done);
       slot.running = false;
+      // A slot dropped by a reload while running was counted out then.
+      if (!slot.ranOnce && this.#slots.get(slot.probe.id) === slot) this.#notRunYet--;
       slot.ranOnce = true;
       this.#active--;
       this.#drain();
