@@ -142,11 +142,19 @@ async function runHttpProbe(probe: HttpProbe, ready: Prepared, ctx: ProbeContext
   const controller = new AbortController();
   const { signal } = controller;
   let pastDeadline = false;
+  // undici settles a request aborted mid-connect only when its connector gives up (after the connect
+  // timeout), so the run stops at the abort itself; the finally block then destroys the socket.
+  let stop: (reason: unknown) => void = ignore;
+  const stopped = new Promise<never>((_resolve, reject) => (stop = reject));
+  const abort = (reason?: unknown): void => {
+    controller.abort(reason);
+    stop(signal.reason);
+  };
   const timer = setTimeout(() => {
     pastDeadline = true;
-    controller.abort();
+    abort();
   }, budgetMs);
-  const onAbort = (): void => controller.abort(ctx.signal.reason);
+  const onAbort = (): void => abort(ctx.signal.reason);
   if (ctx.signal.aborted) onAbort();
   else ctx.signal.addEventListener('abort', onAbort, { once: true });
   const firstUrl = ready.url;
@@ -165,7 +173,8 @@ async function runHttpProbe(probe: HttpProbe, ready: Prepared, ctx: ProbeContext
   try {
     let main: Finding;
     try {
-      const exchange = await untilAborted(fetchFollowingRedirects(spec, ready, newClient, run, signal, () => ctx.now() - start), signal);
+      // Once the run is over nothing calls stop(): `stopped` rejects only while the race listens.
+      const exchange = await Promise.race([fetchFollowingRedirects(spec, ready, newClient, run, signal, () => ctx.now() - start), stopped]);
       if (exchange.kind === 'redirect-failure') {
         main = { key: probe.id, ok: false, message: exchange.message, evidence: exchange.evidence, values: { latency_seconds: seconds(ctx.now() - start), status: exchange.status } };
       } else {
@@ -282,43 +291,31 @@ async function fetchFollowingRedirects(
 }
 
 /**
- * undici settles a request aborted mid-connect only when its connector gives up (after the connect
- * timeout), so the run stops at the abort itself; the finally block then destroys the socket.
- */
-async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-/**
  * Reads at most `limit` bytes into `chunks`, then stops and closes the connection (`hangUp`), so a
  * 10 MB body costs 64 KiB. The caller keeps `chunks` to show what arrived if the read times out.
  */
-async function readBounded(body: Readable, limit: number, chunks: Buffer[], hangUp: () => void): Promise<{ bytes: Buffer; truncated: boolean }> {
-  let size = 0;
-  // The closed connection ends the stream with an error after the loop has gone.
-  body.on('error', ignore);
-  // Not destroyed by leaving the loop: undici would make two errors for that; closing the connection makes none.
-  for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    const room = limit - size;
-    if (chunk.length > room) {
-      chunks.push(chunk.subarray(0, room));
-      hangUp();
-      return { bytes: Buffer.concat(chunks), truncated: true };
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { bytes: Buffer.concat(chunks), truncated: false };
+function readBounded(body: Readable, limit: number, chunks: Buffer[], hangUp: () => void): Promise<{ bytes: Buffer; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    // After a cut, the closed connection ends the stream with an error that settles nothing.
+    body.on('error', reject);
+    body.on('end', () => resolve({ bytes: Buffer.concat(chunks), truncated: false }));
+    // Not destroyed when cut: undici would make two errors for that; closing the connection makes none.
+    const onData = (chunk: Buffer): void => {
+      const room = limit - size;
+      if (chunk.length > room) {
+        chunks.push(chunk.subarray(0, room));
+        body.off('data', onData);
+        body.pause();
+        hangUp();
+        resolve({ bytes: Buffer.concat(chunks), truncated: true });
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    };
+    body.on('data', onData);
+  });
 }
 
 /** Wraps undici's connector to follow the run's phase, read the certificate, then enforce verification. */
