@@ -7,7 +7,8 @@
 //        [--duration 10s] [--bare] [--snapshot FILE.heapsnapshot] [--allocations FILE.heapsnapshot]
 // (--allocations records where every object allocated in the window was allocated, as the trace
 // tree of a heap snapshot; the tracking slows the process, so take a shorter window with it.)
-// With --probes 0 it gives the daemon's heap with no probes, the base to subtract.
+// --promoted keeps V8's own young generation and measures instead how fast the old generation grows
+// per run (what outlives two scavenges: the garbage that only a full GC frees, which sets peak heap).
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { startBareLoop } from './bare-loop.js';
 import { durationMs, MB, Meter, sleep, startFleetDaemon, startTargets } from './fleet.js';
 
@@ -31,6 +32,7 @@ interface Job {
   bare: boolean;
   snapshot: string | null;
   allocations: string | null;
+  promoted: boolean;
 }
 
 interface Result {
@@ -38,7 +40,17 @@ interface Result {
   liveHeapMb: number;
   allocatedKbPerRun: number;
   gcsInWindow: number;
+  /** With --promoted: the old generation's growth per run, and the full GCs that ran in the window. */
+  promotedKbPerRun?: number;
+  fullGcsInWindow?: number;
   cpuMsPerRun: number;
+}
+
+/** Bytes used outside the young generation. */
+function oldGeneration(): number {
+  return getHeapSpaceStatistics()
+    .filter((space) => !space.space_name.startsWith('new_'))
+    .reduce((sum, space) => sum + space.space_used_size, 0);
 }
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc!();
@@ -77,8 +89,10 @@ async function measure(job: Job): Promise<Result> {
     await session.post('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
   }
   const before = process.memoryUsage().heapUsed;
+  const oldBefore = oldGeneration();
   const window = await meter.measure(() => sleep(job.durationMs));
   const after = process.memoryUsage().heapUsed;
+  const oldAfter = oldGeneration();
   if (session && job.allocations) {
     const chunks: string[] = [];
     session.on('HeapProfiler.addHeapSnapshotChunk', (m) => chunks.push(m.params.chunk));
@@ -93,7 +107,9 @@ async function measure(job: Job): Promise<Result> {
   targets.stop();
   rmSync(dir, { recursive: true, force: true });
   const runs = Math.max(1, window.runs);
+  const promoted = job.promoted ? { promotedKbPerRun: +((oldAfter - oldBefore) / runs / 1024).toFixed(2), fullGcsInWindow: kinds.filter((k) => k === 2).length } : {};
   return {
+    ...promoted,
     runs: window.runs,
     liveHeapMb: +(liveHeap / MB).toFixed(2),
     allocatedKbPerRun: +((after - before) / runs / 1024).toFixed(2),
@@ -111,6 +127,7 @@ const { values } = parseArgs({
     bare: { type: 'boolean', default: false },
     snapshot: { type: 'string' },
     allocations: { type: 'string' },
+    promoted: { type: 'boolean', default: false },
     role: { type: 'string' },
   },
 });
@@ -122,6 +139,7 @@ const job: Job = {
   bare: values.bare,
   snapshot: values.snapshot ?? null,
   allocations: values.allocations ?? null,
+  promoted: values.promoted,
 };
 if (values.role === 'measure') {
   const result = await measure(job);
@@ -129,12 +147,14 @@ if (values.role === 'measure') {
 } else {
   // In a child of its own: the flags that make the window GC-free and the heap readable.
   const child = fork(fileURLToPath(import.meta.url), [...process.argv.slice(2), '--role', 'measure'], {
-    execArgv: ['--expose-gc', `--min-semi-space-size=${SEMI_SPACE_MB}`, `--max-semi-space-size=${SEMI_SPACE_MB}`],
+    execArgv: ['--expose-gc', ...(job.promoted ? [] : [`--min-semi-space-size=${SEMI_SPACE_MB}`, `--max-semi-space-size=${SEMI_SPACE_MB}`])],
   });
   const result = await new Promise<Result>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Result));
     child.once('exit', (code) => reject(new Error(`the measuring process exited with ${code}`)));
   });
-  if (result.gcsInWindow > 0) process.stderr.write(`${result.gcsInWindow} GCs ran in the window: allocatedKbPerRun is a lower bound; shorten --duration\n`);
+  if (job.promoted) {
+    if (result.fullGcsInWindow) process.stderr.write(`${result.fullGcsInWindow} full GCs ran in the window: promotedKbPerRun is a lower bound\n`);
+  } else if (result.gcsInWindow > 0) process.stderr.write(`${result.gcsInWindow} GCs ran in the window: allocatedKbPerRun is a lower bound; shorten --duration\n`);
   process.stdout.write(`${JSON.stringify({ probes: job.probes, interval: job.interval, bare: job.bare, ...result })}\n`);
 }
