@@ -12,7 +12,7 @@ import { command as engineCommand, initialState, step, tick, unacknowledged } fr
 import { withDatabaseDependencies } from './incidents/grouping.js';
 import type { Command, CommandResult, EngineCommand, EngineConfig, EngineState, StepResult } from './incidents/state.js';
 import type { LogShipping } from './log.js';
-import { createMetrics, forgetProbe, type Metrics } from './metrics.js';
+import { createMetrics, forgetProbe, observeProbeRun, type Metrics } from './metrics.js';
 import { eventLogLine } from './notify/messages.js';
 import { Outbox } from './notify/outbox.js';
 import { OncallSync } from './notify/oncall-sync.js';
@@ -473,7 +473,7 @@ export class Daemon {
     const seq = (this.#runSeq.get(id) ?? 0) + 1;
     this.#runSeq.set(id, seq);
     let memory = this.#memory.get(id);
-    if (!memory) this.#memory.set(id, (memory = new Map()));
+    if (!memory) this.#memory.set(id, (memory = new LazyMemory()));
     const run = await runProbe(probe, signal, this.log, this.#transports, this.#now, { memory, pushes: this.store });
     if (this.#probes.get(id) !== probe) return; // reloaded away while running
     // The scheduler abandons a run that ignores its timeout; if it ends after a newer run began, it is stale.
@@ -557,10 +557,7 @@ export class Daemon {
 
   #record(probe: ResolvedProbe, run: ProbeRun): void {
     const ok = run.findings.every((f) => f.ok);
-    const labels = { probe: probe.id, type: probe.type };
-    this.metrics.probeRuns.inc({ ...labels, outcome: run.outcome });
-    this.metrics.probeDuration.observe(labels, run.durationMs / 1000);
-    this.metrics.probeSuccess.set({ ...labels, environment: probe.environment, service: probe.service }, ok ? 1 : 0);
+    observeProbeRun(this.metrics, probe, run.outcome, run.durationMs / 1000, ok);
     observeRun(probe, run.findings, this.metrics);
     if (!ok) {
       const failed = run.findings.filter((f) => !f.ok).map((f) => ({ key: f.key, message: f.message }));
@@ -708,4 +705,16 @@ export class Daemon {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** A probe's memory, its Map made at the first note: most probes (http without p99) keep none. */
+class LazyMemory implements ProbeMemory {
+  #notes: Map<string, unknown> | undefined;
+  get(key: string): unknown {
+    return this.#notes?.get(key);
+  }
+  set(key: string, value: unknown): this {
+    (this.#notes ??= new Map()).set(key, value);
+    return this;
+  }
 }

@@ -44,6 +44,10 @@ interface Slot {
   ranOnce: boolean;
   /** Bumped on every (re)schedule so stale timers of a replaced probe do nothing. */
   generation: number;
+  /** The jitter of the pending timer, and its callback (made once per generation). */
+  jitter: number;
+  fire: (() => void) | null;
+  fireGeneration: number;
 }
 
 interface Queued {
@@ -65,6 +69,8 @@ export class Scheduler {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #controllers = new Set<AbortController>();
   #active = 0;
+  /** Slots that have not completed a run yet, so that /healthz and /readyz need not walk the fleet. */
+  #notRunYet = 0;
   #stopped = true;
   #watchdog: NodeJS.Timeout | null = null;
   #lastBeat = 0;
@@ -83,6 +89,7 @@ export class Scheduler {
       if (!next) {
         this.#cancel(slot);
         this.#slots.delete(id);
+        if (!slot.ranOnce) this.#notRunYet--;
       } else if (!sameTiming(slot.probe, next)) {
         this.#cancel(slot);
         slot.probe = next;
@@ -93,8 +100,9 @@ export class Scheduler {
     }
     for (const p of probes) {
       if (this.#slots.has(p.id)) continue;
-      const slot: Slot = { probe: p, timer: null, cron: null, nextDue: 0, running: false, queued: false, ranOnce: false, generation: 0 };
+      const slot: Slot = { probe: p, timer: null, cron: null, nextDue: 0, running: false, queued: false, ranOnce: false, generation: 0, jitter: 0, fire: null, fireGeneration: 0 };
       this.#slots.set(p.id, slot);
+      this.#notRunYet++;
       this.#arm(slot, true);
     }
     if (!this.#watchdog) {
@@ -122,8 +130,7 @@ export class Scheduler {
 
   /** True once every scheduled probe has completed at least one run. */
   firstRoundDone(): boolean {
-    for (const slot of this.#slots.values()) if (!slot.ranOnce) return false;
-    return true;
+    return this.#notRunYet === 0;
   }
 
   get size(): number {
@@ -166,18 +173,25 @@ export class Scheduler {
 
   #setTimer(slot: Slot, gen: number): void {
     // A little jitter (≤ 1 % of the period, ≤ 1 s) keeps probes that share a target from marching in step.
-    const jitter = Math.floor(this.#opts.random() * Math.min(1_000, slot.probe.intervalMs / 100));
-    const delay = Math.max(0, slot.nextDue + jitter - this.#opts.now());
-    slot.timer = setTimeout(() => {
-      if (gen !== slot.generation || this.#stopped) return;
-      const dueAt = slot.nextDue + jitter;
-      // Fixed rate without drift; after a long stall skip the missed slots instead of bursting.
-      slot.nextDue += slot.probe.intervalMs;
-      const now = this.#opts.now();
-      if (slot.nextDue < now) slot.nextDue = now + slot.probe.intervalMs - ((now - slot.nextDue) % slot.probe.intervalMs);
-      this.#setTimer(slot, gen);
-      this.#due(slot, gen, dueAt);
-    }, delay);
+    slot.jitter = Math.floor(this.#opts.random() * Math.min(1_000, slot.probe.intervalMs / 100));
+    const delay = Math.max(0, slot.nextDue + slot.jitter - this.#opts.now());
+    // One callback per (re)scheduling, not per run.
+    if (slot.fire === null || slot.fireGeneration !== gen) {
+      slot.fireGeneration = gen;
+      slot.fire = () => this.#fire(slot, gen);
+    }
+    slot.timer = setTimeout(slot.fire, delay);
+  }
+
+  #fire(slot: Slot, gen: number): void {
+    if (gen !== slot.generation || this.#stopped) return;
+    const dueAt = slot.nextDue + slot.jitter;
+    // Fixed rate without drift; after a long stall skip the missed slots instead of bursting.
+    slot.nextDue += slot.probe.intervalMs;
+    const now = this.#opts.now();
+    if (slot.nextDue < now) slot.nextDue = now + slot.probe.intervalMs - ((now - slot.nextDue) % slot.probe.intervalMs);
+    this.#setTimer(slot, gen);
+    this.#due(slot, gen, dueAt);
   }
 
   #due(slot: Slot, gen: number, dueAt: number): void {
@@ -209,28 +223,36 @@ export class Scheduler {
     const controller = new AbortController();
     this.#controllers.add(controller);
     const { timeoutMs, id } = slot.probe;
-    const timeout = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
-    let abandon: NodeJS.Timeout | undefined;
-    const giveUp = new Promise<void>((resolve) => {
-      abandon = setTimeout(() => {
-        this.#opts.log.error({ probe: id }, `probe ignored its timeout of ${timeoutMs} ms: run abandoned`);
-        resolve();
-      }, timeoutMs + this.#opts.graceMs);
-    });
-    const run = this.#opts
-      .run(id, controller.signal, dueAt)
-      .catch((err: unknown) => this.#opts.log.error({ probe: id, err }, 'probe run failed unexpectedly'));
-    const done: Promise<void> = Promise.race([run, giveUp]).finally(() => {
-      clearTimeout(timeout);
-      clearTimeout(abandon);
+    let settled = false;
+    let resolveDone: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    // The run's end or its abandonment, whichever comes first; one timer covers both (a run is rarely late).
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       this.#controllers.delete(controller);
       this.#inFlight.delete(done);
       slot.running = false;
+      // A slot dropped by a reload while running was counted out then.
+      if (!slot.ranOnce && this.#slots.get(slot.probe.id) === slot) this.#notRunYet--;
       slot.ranOnce = true;
       this.#active--;
+      resolveDone();
       this.#drain();
-    });
+    };
+    let timer = setTimeout(() => {
+      controller.abort(new TimeoutError(timeoutMs));
+      timer = setTimeout(() => {
+        this.#opts.log.error({ probe: id }, `probe ignored its timeout of ${timeoutMs} ms: run abandoned`);
+        settle();
+      }, this.#opts.graceMs);
+    }, timeoutMs);
     this.#inFlight.add(done);
+    this.#opts
+      .run(id, controller.signal, dueAt)
+      .catch((err: unknown) => this.#opts.log.error({ probe: id, err }, 'probe run failed unexpectedly'))
+      .then(settle);
   }
 
   #cancel(slot: Slot): void {

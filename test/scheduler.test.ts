@@ -59,6 +59,31 @@ t.test('the global concurrency cap holds and lag is reported', async (t) => {
   t.ok(Math.max(...lags) > 0.01, 'queueing behind the cap shows up as lag');
 });
 
+t.test('the first round is done when every probe scheduled now has run once, across reloads', async (t) => {
+  const release = new Map<string, () => void>();
+  const run: RunFn = (id, signal) =>
+    new Promise<void>((resolve) => {
+      release.set(id, resolve);
+      signal.addEventListener('abort', () => resolve());
+    });
+  const s = new Scheduler({ concurrency: 10, run, log, graceMs: 0 });
+  const probe = (id: string, intervalMs = 60_000) => ({ id, intervalMs, schedule: null, timeoutMs: 60_000 });
+  t.ok(s.firstRoundDone(), 'nothing scheduled: nothing to wait for');
+  s.schedule([probe('a', 1), probe('b', 1), probe('never')]);
+  await waitFor(() => release.has('a') && release.has('b'), HANG_MS);
+  release.get('a')!();
+  t.notOk(s.firstRoundDone(), 'b is still running and "never" has not started');
+  // "never" goes without having run; b is dropped mid-run and comes back as a new probe.
+  s.schedule([probe('a', 1)]);
+  s.schedule([probe('a', 1), probe('b', 60_000)]);
+  release.get('b')!();
+  await sleep(20);
+  t.notOk(s.firstRoundDone(), 'the b scheduled now has not run: the old run does not count for it');
+  s.schedule([probe('a', 1)]);
+  t.ok(s.firstRoundDone(), 'every probe scheduled now has run');
+  await s.stop(0);
+});
+
 t.test('the timeout aborts the run through its signal', async (t) => {
   let reason: unknown;
   const run: RunFn = (_id, signal) =>

@@ -23,8 +23,11 @@ export interface ProbeContext {
   pushes?: PushBook;
 }
 
-/** A probe's own notes between runs, keyed by what the probe type chooses. */
-export type ProbeMemory = Map<string, unknown>;
+/** A probe's own notes between runs, keyed by what the probe type chooses (a Map will do). */
+export interface ProbeMemory {
+  get(key: string): unknown;
+  set(key: string, value: unknown): unknown;
+}
 
 export interface PushBook {
   pushState(probe: string): PushState | null;

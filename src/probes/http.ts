@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { buildConnector, Client, type Dispatcher } from 'undici';
 import type { HttpProbeConfig } from '../config/schema.js';
 import type { ResolvedProbe } from '../config/types.js';
 import type { Finding } from '../types.js';
@@ -71,17 +71,62 @@ interface RunState {
 type Exchange = { kind: 'response'; response: FinalResponse } | { kind: 'redirect-failure'; message: string; evidence: string; status: number };
 
 /**
- * Why a fresh Agent per run (and per redirect hop) rather than a shared keep-alive pool: a probe must
+ * What a probe's runs share, made at its first run and kept while the config holds the same probe
+ * object (a reload makes new ones): the parsed URL, the headers, the redactor, the connector. None of
+ * it holds a connection: the connector keeps no TLS sessions (maxCachedSessions 0), so every run
+ * still handshakes in full.
+ */
+interface Prepared {
+  url: URL;
+  /** Path and query of the first hop. */
+  path: string;
+  target: string;
+  /** Headers for hops to the configured origin (secrets included), and for every other origin. */
+  originHeaders: Record<string, string>;
+  otherHeaders: Record<string, string>;
+  redact: (text: string) => string;
+  connector: buildConnector.connector;
+}
+
+function prepare(probe: HttpProbe, connectors: Map<number, buildConnector.connector>, options: HttpProbeOptions): Prepared {
+  let connector = connectors.get(probe.timeoutMs);
+  if (!connector) {
+    // rejectUnauthorized is enforced by trackingConnector after it has read the certificate.
+    connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, timeout: probe.timeoutMs, ...(options.ca ? { ca: options.ca } : {}) });
+    connectors.set(probe.timeoutMs, connector);
+  }
+  const url = new URL(probe.spec.url);
+  const { base, secret, secrets } = requestHeaders(probe, url);
+  return {
+    url,
+    path: url.pathname + url.search,
+    target: hostPort(url),
+    originHeaders: { ...base, ...secret },
+    otherHeaders: base,
+    redact: makeRedactor(secrets),
+    connector,
+  };
+}
+
+/**
+ * Why a fresh Client per run (and per redirect hop) rather than a shared keep-alive pool: a probe must
  * measure what a new client meets (DNS, TCP accept, TLS handshake, the certificate served now),
  * exactly as blackbox_exporter does; the per-run connector also tells us which phase a timeout hit
- * and which certificate this run saw. The Agents are destroyed when the run ends, so no socket outlives it.
+ * and which certificate this run saw. A Client holds one connection; each is destroyed when its hop or
+ * the run ends, so no socket outlives the run and no run or hop reuses another's connection.
  */
 export function createHttpProbe(options: HttpProbeOptions = {}): ProbeFn<HttpProbe> {
+  const prepared = new WeakMap<HttpProbe, Prepared>();
+  // One connector per timeout, shared by the probes that have it: it keeps nothing between connections.
+  const connectors = new Map<number, buildConnector.connector>();
   return async (probe, ctx) => {
+    let ready: Prepared | undefined;
     try {
-      return await runHttpProbe(probe, ctx, options);
+      ready = prepared.get(probe);
+      if (!ready) prepared.set(probe, (ready = prepare(probe, connectors, options)));
+      return await runHttpProbe(probe, ready, ctx);
     } catch (err) {
-      const redact = makeRedactor(Object.values(probe.headers));
+      const redact = ready?.redact ?? makeRedactor(Object.values(probe.headers));
       return [{ key: probe.id, ok: false, message: redact(`http probe failed unexpectedly: ${(err as Error)?.message ?? String(err)}`) }];
     }
   };
@@ -89,32 +134,47 @@ export function createHttpProbe(options: HttpProbeOptions = {}): ProbeFn<HttpPro
 
 export const httpProbe: ProbeFn<HttpProbe> = createHttpProbe();
 
-async function runHttpProbe(probe: HttpProbe, ctx: ProbeContext, options: HttpProbeOptions): Promise<Finding[]> {
+async function runHttpProbe(probe: HttpProbe, ready: Prepared, ctx: ProbeContext): Promise<Finding[]> {
   const { spec } = probe;
   const start = ctx.now();
   const budgetMs = probe.timeoutMs;
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), budgetMs);
-  const signal = AbortSignal.any([ctx.signal, deadline.signal]);
-  const firstUrl = new URL(spec.url);
-  const { base, secret, secrets } = requestHeaders(probe, firstUrl);
-  const redact = makeRedactor(secrets);
-  const run: RunState = { phase: 'connect', target: hostPort(firstUrl), host: firstUrl.hostname, certificate: null, partial: null, url: firstUrl };
-  // rejectUnauthorized is enforced by trackingConnector after it has read the certificate.
-  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, timeout: budgetMs, ...(options.ca ? { ca: options.ca } : {}) });
-  // An Agent per hop, so each hop makes a new connection without asking undici to reset it (which
+  // One controller for the run: aborted by its own deadline or by the caller's signal.
+  const controller = new AbortController();
+  const { signal } = controller;
+  let pastDeadline = false;
+  // undici settles a request aborted mid-connect only when its connector gives up (after the connect
+  // timeout), so the run stops at the abort itself; the finally block then destroys the socket.
+  let stop: (reason: unknown) => void = ignore;
+  const stopped = new Promise<never>((_resolve, reject) => (stop = reject));
+  const abort = (reason?: unknown): void => {
+    controller.abort(reason);
+    stop(signal.reason);
+  };
+  const timer = setTimeout(() => {
+    pastDeadline = true;
+    abort();
+  }, budgetMs);
+  const onAbort = (): void => abort(ctx.signal.reason);
+  if (ctx.signal.aborted) onAbort();
+  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const firstUrl = ready.url;
+  const { redact } = ready;
+  const run: RunState = { phase: 'connect', target: ready.target, host: firstUrl.hostname, certificate: null, partial: null, url: firstUrl };
+  // A Client per hop, so each hop makes a new connection without asking undici to reset it (which
   // costs an error per request); the run closes them all when it ends.
-  const agents: Agent[] = [];
-  const newAgent = (): Agent => {
-    const agent = new Agent({ connect: trackingConnector(connector, run), headersTimeout: budgetMs, bodyTimeout: budgetMs });
-    agents.push(agent);
-    return agent;
+  const clients: Client[] = [];
+  const connect = trackingConnector(ready.connector, run);
+  const newClient = (origin: string): Client => {
+    const client = new Client(origin, { connect, headersTimeout: budgetMs, bodyTimeout: budgetMs });
+    clients.push(client);
+    return client;
   };
   const findings: Finding[] = [];
   try {
     let main: Finding;
     try {
-      const exchange = await untilAborted(fetchFollowingRedirects(spec, { base, secret }, newAgent, run, signal, () => ctx.now() - start), signal);
+      // Once the run is over nothing calls stop(): `stopped` rejects only while the race listens.
+      const exchange = await Promise.race([fetchFollowingRedirects(spec, ready, newClient, run, signal, () => ctx.now() - start), stopped]);
       if (exchange.kind === 'redirect-failure') {
         main = { key: probe.id, ok: false, message: exchange.message, evidence: exchange.evidence, values: { latency_seconds: seconds(ctx.now() - start), status: exchange.status } };
       } else {
@@ -133,7 +193,7 @@ async function runHttpProbe(probe: HttpProbe, ctx: ProbeContext, options: HttpPr
       const elapsedMs = ctx.now() - start;
       const timedOut = signal.aborted || isTimeoutError(err);
       const message = timedOut
-        ? timeoutMessage(run.phase, deadline.signal.aborted ? budgetMs : elapsedMs, run.target)
+        ? timeoutMessage(run.phase, pastDeadline ? budgetMs : elapsedMs, run.target)
         : describeError(err, run.target, run.host);
       main = { key: probe.id, ok: false, message, values: { latency_seconds: seconds(elapsedMs) } };
       if (err instanceof TlsRejectedError && run.certificate) main.evidence = certificateEvidence(run.certificate);
@@ -154,19 +214,20 @@ async function runHttpProbe(probe: HttpProbe, ctx: ProbeContext, options: HttpPr
     return findings;
   } finally {
     clearTimeout(timer);
-    for (const agent of agents) agent.destroy(RUN_OVER).catch(ignore);
+    ctx.signal.removeEventListener('abort', onAbort);
+    for (const client of clients) client.destroy(RUN_OVER).catch(ignore);
   }
 }
 
 async function fetchFollowingRedirects(
   spec: HttpProbeConfig,
-  headers: { base: Record<string, string>; secret: Record<string, string> },
-  newAgent: () => Agent,
+  ready: Prepared,
+  newClient: (origin: string) => Client,
   run: RunState,
   signal: AbortSignal,
   elapsed: () => number,
 ): Promise<Exchange> {
-  const firstUrl = new URL(spec.url);
+  const firstUrl = ready.url;
   let url = firstUrl;
   let method: Dispatcher.HttpMethod = spec.method;
   let body = spec.body;
@@ -174,15 +235,16 @@ async function fetchFollowingRedirects(
   for (;;) {
     run.phase = 'connect';
     run.url = url;
-    run.target = hostPort(url);
+    const first = url === firstUrl;
+    run.target = first ? ready.target : hostPort(url);
     run.host = url.hostname;
     run.partial = null;
+    const origin = url.origin;
     // Configured headers may carry secrets: they go only to the origin they were written for.
-    const hopHeaders = url.origin === firstUrl.origin ? { ...headers.base, ...headers.secret } : headers.base;
-    const agent = newAgent();
-    const res = await agent.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
+    const hopHeaders = first || origin === firstUrl.origin ? ready.originHeaders : ready.otherHeaders;
+    const client = newClient(origin);
+    const res = await client.request({
+      path: first ? ready.path : url.pathname + url.search,
       method,
       headers: hopHeaders,
       body,
@@ -195,7 +257,7 @@ async function fetchFollowingRedirects(
     if (spec.follow_redirects > 0 && REDIRECT_STATUSES.has(res.statusCode) && location !== undefined) {
       // Closing the hop's connection ends its body with that error; nobody else listens for it.
       res.body.on('error', ignore);
-      void agent.destroy(RUN_OVER).catch(ignore);
+      void client.destroy(RUN_OVER).catch(ignore);
       const evidence = responseEvidence({ ...partial, body: '', truncated: false }, url);
       let next: URL;
       try {
@@ -222,27 +284,9 @@ async function fetchFollowingRedirects(
       url = next;
       continue;
     }
-    const read = await readBounded(res.body, BODY_LIMIT_BYTES, partial.chunks, () => void agent.destroy(RUN_OVER).catch(ignore));
+    const read = await readBounded(res.body, BODY_LIMIT_BYTES, partial.chunks, () => void client.destroy(RUN_OVER).catch(ignore));
     const text = read.bytes.toString('utf8');
     return { kind: 'response', response: { url, status: res.statusCode, headers: res.headers, body: text, truncated: read.truncated, latencyMs: elapsed() } };
-  }
-}
-
-/**
- * undici settles a request aborted mid-connect only when its connector gives up (after the connect
- * timeout), so the run stops at the abort itself; the finally block then destroys the socket.
- */
-async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -250,22 +294,28 @@ async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T
  * Reads at most `limit` bytes into `chunks`, then stops and closes the connection (`hangUp`), so a
  * 10 MB body costs 64 KiB. The caller keeps `chunks` to show what arrived if the read times out.
  */
-async function readBounded(body: Readable, limit: number, chunks: Buffer[], hangUp: () => void): Promise<{ bytes: Buffer; truncated: boolean }> {
-  let size = 0;
-  // The closed connection ends the stream with an error after the loop has gone.
-  body.on('error', ignore);
-  // Not destroyed by leaving the loop: undici would make two errors for that; closing the connection makes none.
-  for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    const room = limit - size;
-    if (chunk.length > room) {
-      chunks.push(chunk.subarray(0, room));
-      hangUp();
-      return { bytes: Buffer.concat(chunks), truncated: true };
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { bytes: Buffer.concat(chunks), truncated: false };
+function readBounded(body: Readable, limit: number, chunks: Buffer[], hangUp: () => void): Promise<{ bytes: Buffer; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    // After a cut, the closed connection ends the stream with an error that settles nothing.
+    body.on('error', reject);
+    body.on('end', () => resolve({ bytes: Buffer.concat(chunks), truncated: false }));
+    // Not destroyed when cut: undici would make two errors for that; closing the connection makes none.
+    const onData = (chunk: Buffer): void => {
+      const room = limit - size;
+      if (chunk.length > room) {
+        chunks.push(chunk.subarray(0, room));
+        body.off('data', onData);
+        body.pause();
+        hangUp();
+        resolve({ bytes: Buffer.concat(chunks), truncated: true });
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    };
+    body.on('data', onData);
+  });
 }
 
 /** Wraps undici's connector to follow the run's phase, read the certificate, then enforce verification. */

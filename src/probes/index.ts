@@ -4,7 +4,7 @@ import type { ResolvedProbe } from '../config/types.js';
 import type { Metrics } from '../metrics.js';
 import type { Transports } from '../transport/index.js';
 import type { Finding, ProbeOutcome, ProbeRun } from '../types.js';
-import type { ProbeContext, ProbeFn, ProbeType } from './contract.js';
+import type { ProbeContext, ProbeFn, ProbeMemory, ProbeType, PushBook } from './contract.js';
 import { httpProbe } from './http.js';
 import { pgProbeTypes } from './pg-types.js';
 import { composeLogsProbe } from './compose-logs.js';
@@ -58,17 +58,7 @@ export async function runProbe(
     crashed = true;
   } else {
     try {
-      // The child logger is made only if the probe logs (rarely): one per run costs more than the run's own work.
-      let child: Logger | undefined;
-      const ctx: ProbeContext = {
-        signal,
-        get log() {
-          return (child ??= log.child({ probe: probe.id }));
-        },
-        now,
-        transports,
-        ...keep,
-      };
+      const ctx = new RunContext(signal, log, probe.id, now, transports, keep);
       findings = await fn(probe, ctx);
     } catch (err) {
       // A probe must not throw; if one does, that is vigil's bug, reported as data rather than a crash.
@@ -79,6 +69,33 @@ export async function runProbe(
   }
   const durationMs = Math.max(0, now() - startedAt);
   return { probe: probe.id, findings, startedAt, durationMs, outcome: outcomeOf(findings, signal, crashed) };
+}
+
+/** What a run gets; a class, so that every run's context has the same shape. */
+class RunContext implements ProbeContext {
+  readonly memory: ProbeMemory | undefined;
+  readonly pushes: PushBook | undefined;
+  #log: Logger;
+  #probe: string;
+  #child: Logger | undefined;
+  constructor(
+    readonly signal: AbortSignal,
+    log: Logger,
+    probe: string,
+    readonly now: () => number,
+    readonly transports: Transports,
+    keep: Pick<ProbeContext, 'memory' | 'pushes'>,
+  ) {
+    this.#log = log;
+    this.#probe = probe;
+    this.memory = keep.memory;
+    this.pushes = keep.pushes;
+  }
+
+  /** The child logger is made only if the probe logs (rarely): one per run costs more than the run's own work. */
+  get log(): Logger {
+    return (this.#child ??= this.#log.child({ probe: this.#probe }));
+  }
 }
 
 function outcomeOf(findings: Finding[], signal: AbortSignal, crashed: boolean): ProbeOutcome {

@@ -37,7 +37,8 @@ export type TriageSubject = Pick<Incident, 'environment' | 'service' | 'rootProb
  * those filed under the incident's service. `df -P` where a full disk fits (see diskSteps).
  */
 export function planTriage(incident: TriageSubject, config: TriageConfig): TriageStep[] {
-  const probes = new Map(config.probes.map((p) => [p.id, p] as const));
+  const index = indexOf(config.probes);
+  const probes = index.byId;
   const root = probes.get(incident.rootProbe);
   const inEnvironment = (host: string) => config.hosts[host]?.environment === incident.environment;
 
@@ -45,14 +46,10 @@ export function planTriage(incident: TriageSubject, config: TriageConfig): Triag
   const runsService = new Set<string>();
   if (incident.rootKey.startsWith('host:')) hosts.add(incident.rootKey.slice('host:'.length));
   if (root && (root.spec.type === 'compose_ps' || root.spec.type === 'compose_logs')) hosts.add(root.spec.host);
-  for (const p of config.probes) {
-    const spec = p.spec;
-    const lists =
-      (spec.type === 'compose_ps' && Object.hasOwn(spec.services, incident.service)) ||
-      (spec.type === 'compose_logs' && spec.service === incident.service);
-    if (!lists || !inEnvironment(spec.host)) continue;
-    hosts.add(spec.host);
-    runsService.add(spec.host);
+  for (const host of index.composeHosts.get(incident.service) ?? []) {
+    if (!inEnvironment(host)) continue;
+    hosts.add(host);
+    runsService.add(host);
   }
 
   const databases = new Set<string>();
@@ -83,9 +80,9 @@ export function planTriage(incident: TriageSubject, config: TriageConfig): Triag
   const known = [...databases].filter((d) => config.databases[d] !== undefined).slice(0, MAX_DATABASES);
   for (const database of known) {
     steps.push({ kind: 'pg_connections', database, source: `connections:${database}` });
-    steps.push({ kind: 'pg_long_queries', database, olderThanMs: longQueryLimit(database, config.probes), source: `long-queries:${database}` });
+    steps.push({ kind: 'pg_long_queries', database, olderThanMs: index.longQueryMs.get(database) ?? DEFAULT_LONG_QUERY_MS, source: `long-queries:${database}` });
   }
-  for (const id of redisProbes(incident, root, probes, config.probes).slice(0, MAX_REDIS)) {
+  for (const id of redisProbes(incident, root, index).slice(0, MAX_REDIS)) {
     const p = probes.get(id)!;
     if (p.spec.type !== 'redis') continue;
     steps.push({ kind: 'redis', probe: id, target: { url: p.secrets?.url ?? null, via: p.spec.via }, queues: p.spec.queues.map((q) => q.key), source: `redis:${id}` });
@@ -112,14 +109,54 @@ function diskSteps(incident: TriageSubject, root: ResolvedProbe | undefined, roo
 }
 
 /** Redis probes whose INFO and queues fit the incident, the root's own first. */
-function redisProbes(incident: TriageSubject, root: ResolvedProbe | undefined, byId: ReadonlyMap<string, ResolvedProbe>, probes: readonly ResolvedProbe[]): string[] {
+function redisProbes(incident: TriageSubject, root: ResolvedProbe | undefined, index: ProbeIndex): string[] {
   const found = new Set<string>();
   if (root?.spec.type === 'redis') found.add(root.id);
-  for (const dep of dependencyIds(incident.rootProbe, byId)) if (byId.get(dep)?.spec.type === 'redis') found.add(dep);
-  for (const p of probes) {
-    if (p.spec.type === 'redis' && p.enabled && p.service === incident.service && p.environment === incident.environment) found.add(p.id);
-  }
+  for (const dep of dependencyIds(incident.rootProbe, index.byId)) if (index.byId.get(dep)?.spec.type === 'redis') found.add(dep);
+  for (const id of index.redisByPlace.get(incident.environment)?.get(incident.service) ?? []) found.add(id);
   return [...found];
+}
+
+/** What planTriage looks up in the probe list, made once per list (a config's list never changes). */
+interface ProbeIndex {
+  byId: ReadonlyMap<string, ResolvedProbe>;
+  /** Per compose service, the hosts of the compose_ps probes that list it and the compose_logs probes that read it, in config order. */
+  composeHosts: ReadonlyMap<string, readonly string[]>;
+  /** Per environment and service, the enabled redis probes, in config order. */
+  redisByPlace: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  /** Per database, the older_than of its first pg_long_queries probe. */
+  longQueryMs: ReadonlyMap<string, number>;
+}
+
+const indexes = new WeakMap<readonly ResolvedProbe[], ProbeIndex>();
+
+function indexOf(probes: readonly ResolvedProbe[]): ProbeIndex {
+  const known = indexes.get(probes);
+  if (known) return known;
+  const byId = new Map<string, ResolvedProbe>();
+  const composeHosts = new Map<string, string[]>();
+  const redisByPlace = new Map<string, Map<string, string[]>>();
+  const longQueryMs = new Map<string, number>();
+  const push = <K, V>(map: Map<K, V[]>, key: K, value: V) => {
+    const list = map.get(key);
+    if (list) list.push(value);
+    else map.set(key, [value]);
+  };
+  for (const p of probes) {
+    byId.set(p.id, p);
+    const spec = p.spec;
+    if (spec.type === 'compose_ps') for (const service of Object.keys(spec.services)) push(composeHosts, service, spec.host);
+    if (spec.type === 'compose_logs') push(composeHosts, spec.service, spec.host);
+    if (spec.type === 'redis' && p.enabled) {
+      let byService = redisByPlace.get(p.environment);
+      if (!byService) redisByPlace.set(p.environment, (byService = new Map()));
+      push(byService, p.service, p.id);
+    }
+    if (spec.type === 'pg_long_queries' && !longQueryMs.has(spec.database)) longQueryMs.set(spec.database, spec.older_than);
+  }
+  const index = { byId, composeHosts, redisByPlace, longQueryMs };
+  indexes.set(probes, index);
+  return index;
 }
 
 function databaseOf(p: ResolvedProbe): string | undefined {
@@ -140,12 +177,4 @@ function dependencyIds(id: string, probes: ReadonlyMap<string, ResolvedProbe>): 
     }
   }
   return found;
-}
-
-/** The operator's own older_than for this database when a pg_long_queries probe sets one. */
-function longQueryLimit(database: string, probes: readonly ResolvedProbe[]): number {
-  for (const p of probes) {
-    if (p.spec.type === 'pg_long_queries' && p.spec.database === database) return p.spec.older_than;
-  }
-  return DEFAULT_LONG_QUERY_MS;
 }

@@ -1,5 +1,6 @@
 // The http probe against real misbehaving servers on 127.0.0.1: every failure is a finding in an operator's words.
 import { pino } from 'pino';
+import type { TLSSocket } from 'node:tls';
 import t, { type Test } from 'tap';
 import { createHttpProbe, httpProbe, type HttpProbe } from '../../src/probes/http.js';
 import type { Finding } from '../../src/types.js';
@@ -156,6 +157,36 @@ t.test('redirects', async (t) => {
     t.equal(main.message, 'HTTP 301 Moved Permanently (expected 200–299)');
     t.match(main.evidence, `location: ${server.url}/new`);
   });
+});
+
+t.test('every run and every redirect hop opens a connection of its own, even to a keep-alive server', async (t) => {
+  // What each request arrived on: a socket seen twice would be a reused connection.
+  const sockets: object[] = [];
+  const resumed: boolean[] = [];
+  const handler = (tls: boolean): Handler =>
+    routes({
+      '/hop': redirectTo('/ok'),
+      '/ok': (req, res) => {
+        if (tls) resumed.push((req.socket as TLSSocket).isSessionReused());
+        respond(200, 'ok')(req, res);
+      },
+    });
+  const track =
+    (inner: Handler): Handler =>
+    (req, res) => {
+      sockets.push(req.socket);
+      res.shouldKeepAlive = true;
+      inner(req, res);
+    };
+  const plain = await serve(t, track(handler(false)));
+  const secure = await serve(t, track(handler(true)), certs.valid);
+  for (const url of [`${plain.url}/ok`, `${plain.url}/hop`, `${plain.url}/ok`, `${secure.url}/hop`, `${secure.url}/ok`]) {
+    const { main } = await run(probeFor({ url, expect: { body_contains: 'ok' } }), { fn: trustingTestCa });
+    t.equal(main.ok, true, main.message);
+  }
+  t.equal(sockets.length, 7, 'five runs, two of them through a redirect');
+  t.equal(new Set(sockets).size, sockets.length, 'no request went over a connection an earlier one used');
+  t.same(resumed, [false, false], 'no TLS session was resumed: every run handshakes in full');
 });
 
 t.test('a 303 after a POST continues as a GET', async (t) => {
