@@ -1,5 +1,5 @@
 // Leadership on a real PostgreSQL: two replicas contend for the advisory lock; one leads, and when
-// its session dies the other takes over within two intervals.
+// its session dies a leader (the other, or the old one reconnected) takes over within two intervals.
 import { pino } from 'pino';
 import t from 'tap';
 import { Leadership } from '../../src/cluster/leadership.js';
@@ -17,7 +17,7 @@ function replica(t: HasTeardown, url: string, name: string) {
   return { l, changes, name };
 }
 
-t.test('one of two replicas leads; terminating its session hands the lead to the other within two intervals', async (t) => {
+t.test('one of two replicas leads; terminating its session hands the lead on within two intervals, to one replica only', async (t) => {
   const pg = await startPostgres(t);
   const admin = await pg.connect();
   const a = replica(t, pg.superuserUrl, 'vigil-a');
@@ -38,17 +38,24 @@ t.test('one of two replicas leads; terminating its session hands the lead to the
 
   const killedAt = Date.now();
   await admin.query('SELECT pg_terminate_backend($1)', [holders.rows[0]!.pid]);
-  await waitFor(() => !a.l.leading, 10_000, () => 'vigil-a still believes it leads after its session was terminated');
-  t.same(a.changes, [true, false], 'the old leader was told at once that it stopped leading');
-  await waitFor(() => b.l.leading, 10_000, () => 'vigil-b never took over');
+  // Watched through its changes, not by polling `leading`: on a busy machine vigil-a may reconnect and
+  // take the free lock back between two polls, which is a leader re-established, not a failure.
+  await waitFor(() => a.changes.length >= 2, 10_000, () => 'vigil-a still believes it leads after its session was terminated');
+  t.same(a.changes.slice(0, 2), [true, false], 'the old leader was told at once that it stopped leading');
+  const next = await waitFor(() => (b.l.leading ? b : a.l.leading ? a : null), 10_000, () => 'nobody took over');
   const took = Date.now() - killedAt;
   // Generous: two intervals plus scheduling slack on a shared machine; a broken handover never ends.
-  t.ok(took < 2 * INTERVAL_MS + 2_000, `the other replica leads ${took} ms after the session died`);
-  t.same(b.changes, [true]);
-  // The old leader reconnects as a standby and does not take the lock back.
-  for (let i = 0; i < 3; i++) await a.l.attempt();
-  t.equal(a.l.leading, false, 'the old leader, reconnected, stands by');
-  t.equal(b.l.leading, true);
+  t.ok(took < 2 * INTERVAL_MS + 2_000, `${next.name} leads ${took} ms after the session died`);
+  const other = next === a ? b : a;
+  // The other one, connected, keeps standing by.
+  for (let i = 0; i < 3; i++) await other.l.attempt();
+  t.equal(other.l.leading, false, `${other.name} stands by while ${next.name} leads`);
+  t.equal(next.l.leading, true);
+  t.same(b.changes, next === b ? [true] : [], 'vigil-b was told it leads only if it does');
+  const after = await admin.query<{ application_name: string }>(
+    `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted`,
+  );
+  t.same(after.rows.map((r) => r.application_name), [`vigil ${next.name} leadership`], 'one session holds the lock: the new leader\'s');
 });
 
 t.test('a leader that stops frees the lock at once; one whose server stops stands down', async (t) => {
