@@ -78,7 +78,8 @@ export function mergeFindings(results: readonly ReplicaResult[], opts: { now: nu
 
 /**
  * Replicas cut off from the fleet: every probe they ran lately failed while, for each of those
- * probes, the replicas together (by quorum) saw it pass. At least `minProbes` probes must back the
+ * probes, the replicas together (by quorum) saw it pass, and another replica saw it pass in a run
+ * that started after the failing one. At least `minProbes` probes must back the
  * verdict, and another replica must have voted on each, so a small or lone view says nothing.
  */
 export function cutOffReplicas(results: readonly ReplicaResult[], opts: { now: number; windowMs: number; quorum: Quorum; minProbes?: number }): string[] {
@@ -97,7 +98,9 @@ export function cutOffReplicas(results: readonly ReplicaResult[], opts: { now: n
     for (const r of voting) {
       const tally = seen.get(r.replica) ?? { probes: 0, contradicted: 0 };
       tally.probes++;
-      if (fleetOk && r.findings.some((f) => !f.ok)) tally.contradicted++;
+      // Contradicted only by a replica that looked after it and saw the probe pass: the first replica
+      // to see a real outage is not cut off while the others have not run the probe again.
+      if (fleetOk && r.findings.some((f) => !f.ok) && voting.some((o) => o !== r && o.at >= r.at && o.findings.every((f) => f.ok))) tally.contradicted++;
       seen.set(r.replica, tally);
     }
   }

@@ -78,6 +78,12 @@ t.test('a replica that alone sees everything fail is cut off; the fleet is not',
   t.same(cutOffReplicas(alone.filter((r) => r.probe === 'web'), { now: NOW, windowMs: WINDOW, quorum: 'majority' }), []);
   // A replica alone in the cluster has nobody to be contradicted by.
   t.same(cutOffReplicas(alone.filter((r) => r.replica === 'vigil-b'), { now: NOW, windowMs: WINDOW, quorum: 'majority' }), []);
+  // The first to see a real outage: the others' passing runs are older than its failing ones, so
+  // nothing contradicts it yet; once they have run again and still pass, it is cut off.
+  const first = probes.flatMap((p) => [run('vigil-b', p, false, 0), run('vigil-a', p, true, 1_000), run('vigil-c', p, true, 1_000)]);
+  t.same(cutOffReplicas(first, { now: NOW, windowMs: WINDOW, quorum: 'majority' }), [], 'not cut off before anyone looked again');
+  const later = first.map((r) => (r.replica === 'vigil-a' ? { ...r, at: NOW + 500 } : r));
+  t.same(cutOffReplicas(later, { now: NOW + 500, windowMs: WINDOW, quorum: 'majority' }), ['vigil-b'], 'cut off once another replica looked after it and saw the probes pass');
 });
 
 t.test('replica findings: the cut-off replica fails, naming what it cannot reach; the others pass', async (t) => {
