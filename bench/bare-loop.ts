@@ -1,7 +1,7 @@
 // The floor vigil is compared with: a bare undici loop that requests the same targets at the same
 // rate, each run on a fresh connection (a new Agent, destroyed after it), and checks the JSON body.
 import { Agent } from 'undici';
-import { CONCURRENCY, targetPath, targetPort } from './fleet.js';
+import { CONCURRENCY, targetPath, targetPort } from './measure.js';
 
 export interface BareLoopSpec {
   probes: number;

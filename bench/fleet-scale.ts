@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBareLoop } from './bare-loop.js';
-import { durationMs, MB, MemoryPeaks, Meter, percentile, startFleetDaemon, startTargets, type Window } from './fleet.js';
+import { durationMs, MB, MemoryPeaks, Meter, percentile, startTargets, type Window } from './measure.js';
 import { concurrentGets, type LoadResult } from './status-load.js';
-import { simulateStoreGrowth, type Growth } from './store-growth.js';
+import type { Growth } from './store-growth.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const STATUS_PATHS = ['/status', '/api/status'] as const;
@@ -50,6 +50,8 @@ function inChild<T>(role: string, job: unknown): Promise<T> {
 }
 
 async function vigilRole(job: FleetJob): Promise<VigilResult> {
+  // Only this role loads the daemon: the bare loop's, the load's and the floor's processes stay bare.
+  const { startFleetDaemon } = await import('./fleet.js');
   const peaks = new MemoryPeaks();
   const meter = new Meter();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-scale-'));
@@ -100,7 +102,8 @@ async function staticRole(job: { bytes: number; requests: number }): Promise<Loa
   }
 }
 
-function growthRole(job: { probes: number; days: number }): Growth {
+async function growthRole(job: { probes: number; days: number }): Promise<Growth> {
+  const { simulateStoreGrowth } = await import('./store-growth.js');
   const dir = mkdtempSync(join(tmpdir(), 'vigil-growth-'));
   try {
     return simulateStoreGrowth({ probes: job.probes, days: job.days, file: join(dir, 'vigil.db') });
@@ -199,7 +202,7 @@ if (roleAt >= 0) {
           ? await concurrentGets((job as { url: string }).url, (job as { requests: number }).requests)
           : role === 'static'
             ? await staticRole(job)
-            : growthRole(job);
+            : await growthRole(job);
   process.send!(result, () => process.exit(0));
 } else {
   await main();

@@ -1,16 +1,12 @@
 // The config's shape, defaults and value rules (zod); cross-references are checked in load.ts.
-import ms from 'ms';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { parseDuration } from '../duration.js';
 import { parseHostKeyLine } from '../transport/ssh-hostkey.js';
 import { SEVERITIES } from '../types.js';
 
-/** Parses "250ms", "30s", "5m", "1h", "7d" with `ms`; anything else is a config error. */
-export function parseDuration(text: string): number | undefined {
-  if (!/^\s*\d+(\.\d+)?\s*[a-z]+\s*$/i.test(text)) return undefined;
-  const value = ms(text as ms.StringValue);
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
-}
+// "250ms", "30s", "5m", "1h", "7d"; anything else is a config error.
+export { parseDuration };
 
 function durationOf(positive: boolean) {
   return z

@@ -9,6 +9,7 @@ import { SilenceBook } from '../silence-book.js';
 import { storeLabel } from '../store/configured.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
+import { serverTakingTurns } from './admission.js';
 import { actRoutes } from './routes/act.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
@@ -51,6 +52,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Scrapes and health checks every few seconds would drown the log; onResponse below logs instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // Requests take turns with the probe scheduler's timers: a crowd opening /status does not delay probes.
+    serverFactory: serverTakingTurns,
   }) as unknown as FastifyInstance;
 
   // The API speaks JSON only; a text body is a client mistake worth a 415 rather than a puzzling 400.
