@@ -123,7 +123,7 @@ probes:
     scripts: document.querySelectorAll('script').length,
   }));
   t.same(inert, { pwned: undefined, pwned2: undefined, scripts: 0 }, 'no script element and no side effect');
-  t.equal(await page.locator('#headline').evaluate((e) => getComputedStyle(e).borderLeftWidth), '6px', 'the nonce\'d stylesheet applied');
+  t.equal(await page.locator('#headline').evaluate((e) => getComputedStyle(e).borderLeftWidth), '6px', 'the inline stylesheet applied: its hash in the CSP matches');
   const lightBg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   mkdirSync(OUTPUT, { recursive: true });
   await page.screenshot({ path: join(OUTPUT, 'status.png'), fullPage: true });

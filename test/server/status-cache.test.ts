@@ -1,5 +1,6 @@
 // /status and /api/status render once per state: repeated reads share a rendering until the engine
-// state, config or silences change, or the clock moves past the render age limit; gzip is spliced, not redone.
+// state, config or silences change, or the clock moves past the render age limit; a kept page and its gzip are the same bytes for every response.
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { engineConfigOf } from '../../src/daemon.js';
@@ -72,19 +73,28 @@ function setup(t: Test) {
   };
 }
 
-t.test('/status: read twice, rendered once, each response with its own nonce', async (t) => {
+/** The style-src hash a browser would accept for this page's one inline <style>, computed from the page. */
+function styleHashOf(html: string): string {
+  const css = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1];
+  if (css === undefined) throw new Error('no <style> element');
+  return `'sha256-${createHash('sha256').update(css, 'utf8').digest('base64')}'`;
+}
+
+t.test('/status: read twice, rendered once, the same bytes and the same policy each time', async (t) => {
   const { app, reads, tick } = setup(t);
   const first = await app.inject({ url: '/status' });
   tick(RENDER_MAX_AGE_MS / 2);
   const second = await app.inject({ url: '/status' });
   t.equal(first.statusCode, 200);
   t.equal(reads.uptime, 1, 'one render for two reads of the same state');
+  t.ok(first.rawPayload.equals(second.rawPayload), 'the kept page, byte for byte');
+  t.equal(first.headers['content-security-policy'], second.headers['content-security-policy']);
   for (const res of [first, second]) {
-    const nonce = /'nonce-([^']+)'/.exec(String(res.headers['content-security-policy']))?.[1];
-    t.match(res.body, `<style nonce="${nonce}">`, 'the kept page carries this response’s nonce');
+    const csp = String(res.headers['content-security-policy']);
+    t.equal(/style-src ('[^;]+')/.exec(csp)?.[1], styleHashOf(res.body), 'style-src is the hash of the page’s <style> text');
+    t.notMatch(csp, /nonce/i);
+    t.notMatch(res.body, /nonce/i);
   }
-  t.not(first.headers['content-security-policy'], second.headers['content-security-policy'], 'a fresh nonce per response');
-  t.equal(first.body.replace(/nonce="[^"]+"/, ''), second.body.replace(/nonce="[^"]+"/, ''), 'the same page otherwise');
 });
 
 t.test('/status renders again after an ack, a silence, or once the rendering is older than the limit', async (t) => {
@@ -125,23 +135,20 @@ t.test('/api/status: read twice, serialized once; a note re-renders', async (t) 
   t.equal(after.json().open_incidents[0].timeline.length, 2, 'the note is in the timeline');
 });
 
-t.test('a browser asking for gzip gets the kept page compressed, with its own nonce spliced in', async (t) => {
+t.test('a browser asking for gzip gets the kept page compressed once, the same bytes for every response', async (t) => {
   const { app } = setup(t);
   const gzip = { 'accept-encoding': 'gzip, deflate, br' };
   const plain = await app.inject({ url: '/status' });
   const [first, second] = [await app.inject({ url: '/status', headers: gzip }), await app.inject({ url: '/status', headers: gzip })];
-  const pages = [first, second].map((res) => {
+  for (const res of [first, second]) {
     t.equal(res.headers['content-encoding'], 'gzip');
     t.equal(res.headers.vary, 'accept-encoding');
     t.ok(res.rawPayload.length < plain.rawPayload.length / 2, `compressed: ${res.rawPayload.length} of ${plain.rawPayload.length} bytes`);
-    const html = gunzipSync(res.rawPayload).toString('utf8');
-    const nonce = /'nonce-([^']+)'/.exec(String(res.headers['content-security-policy']))?.[1];
-    t.match(html, `<style nonce="${nonce}">`, 'the nonce of the header, inside the compressed page');
-    return html;
-  });
-  t.not(pages[0], pages[1], 'two responses, two nonces');
-  const bare = (html: string) => html.replace(/nonce="[^"]+"/, '');
-  t.equal(bare(pages[0]!), bare(plain.body), 'the same page as the uncompressed one');
+    t.ok(gunzipSync(res.rawPayload).equals(plain.rawPayload), 'gunzipped, the uncompressed page byte for byte');
+    t.equal(res.headers['content-security-policy'], plain.headers['content-security-policy'], 'the same policy either way');
+  }
+  t.ok(first.rawPayload.equals(second.rawPayload), 'the kept gzip, byte for byte');
+  t.equal(/style-src ('[^;]+')/.exec(String(first.headers['content-security-policy']))?.[1], styleHashOf(gunzipSync(first.rawPayload).toString('utf8')));
   t.equal(plain.headers['content-encoding'], undefined, 'without Accept-Encoding: identity');
 
   const json = await app.inject({ url: '/api/status', headers: { 'accept-encoding': 'gzip' } });

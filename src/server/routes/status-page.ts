@@ -1,15 +1,14 @@
 // GET /status and /status/incidents/:id: server-rendered HTML for humans, under a strict Content-Security-Policy.
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDeps } from '../deps.js';
 import { secretsOf, scrubSecrets } from '../serialize.js';
 import { incidentView, REFRESH_SECONDS, statusPageModel } from '../views/model.js';
-import { escapeHtml, renderPage, type PageChrome, type PageName } from '../views/render.js';
+import { escapeHtml, renderPage, styleSource, type PageChrome, type PageName } from '../views/render.js';
 import { timeView } from '../views/format.js';
 import { uptimeSince } from '../views/uptime.js';
 import { markdownToHtml } from '../views/markdown.js';
 import { reviewOf } from './review.js';
-import { acceptsGzip, GzipWithSlots } from '../gzip-kept.js';
+import { acceptsGzip, gzipOnce } from '../gzip-kept.js';
 import { RenderCache } from '../render-cache.js';
 import { storeLabel } from '../../store/configured.js';
 import { undelivered, type KeptRendering } from './status.js';
@@ -22,12 +21,13 @@ const ID = /^[1-9][0-9]{0,14}$/;
 
 /**
  * No script may run on these pages at all: they have none, so text from a probe that slipped past
- * escaping still could not execute. The one inline <style> carries a per-response nonce.
+ * escaping still could not execute. The one inline <style> is allowed by the hash of its text, the
+ * same for every response, so a rendering can be kept and sent as it is.
  */
-export function contentSecurityPolicy(nonce: string, opts: { forms?: boolean } = {}): string {
+export function contentSecurityPolicy(opts: { forms?: boolean } = {}): string {
   return [
     "default-src 'none'",
-    `style-src 'nonce-${nonce}'`,
+    `style-src ${styleSource()}`,
     'img-src data:',
     "base-uri 'none'",
     // Only the action page has a form, and it posts back to vigil itself.
@@ -36,64 +36,60 @@ export function contentSecurityPolicy(nonce: string, opts: { forms?: boolean } =
   ].join('; ');
 }
 
+/** The two policies, built on the first page sent (the stylesheet is read then) and kept. */
+let policies: { forms: string; plain: string } | undefined;
+
+function policyFor(name: PageName): string {
+  policies ??= { forms: contentSecurityPolicy({ forms: true }), plain: contentSecurityPolicy() };
+  return name === 'act' ? policies.forms : policies.plain;
+}
+
 type PageDeps = Pick<AppDeps, 'config' | 'store' | 'engineState' | 'lastChecked'>;
 
 /**
- * A rendered page, split where each response's own nonce goes. A page kept for many responses holds
- * its parts as bytes, encoded and scrubbed of secrets once (the app's onSend hook scrubs strings only).
+ * A rendered page, whole. A page kept for many responses holds its body as bytes, encoded and
+ * scrubbed of secrets once (the app's onSend hook scrubs strings only), and its gzip once asked for.
  */
 export interface RenderedPage {
   name: PageName;
-  parts: string[] | Buffer[];
-  /** Compressed on the first request that accepts gzip, then spliced per response. */
-  gzip?: () => GzipWithSlots;
+  body: string | Buffer;
+  /** A kept page's gzip: compressed on the first request that accepts gzip, then sent as it is. */
+  gzip?: () => Buffer;
 }
 
-/** Stands in for the nonce in a rendering kept for several responses; random, so no page text can forge it. */
-const NONCE_SLOT = randomBytes(18).toString('base64url');
-
-export function renderHtml(deps: Pick<AppDeps, 'config'>, name: PageName, page: Omit<PageChrome, 'nonce'>, data: object): RenderedPage {
-  const html = renderPage(name, { ...page, nonce: NONCE_SLOT }, data);
+export function renderHtml(deps: Pick<AppDeps, 'config'>, name: PageName, page: PageChrome, data: object): RenderedPage {
+  const html = renderPage(name, page, data);
   // The app's onSend hook scrubs secrets as they read raw and in JSON; in HTML a secret with & < > " '
-  // reads escaped, so its escaped form is scrubbed here.
+  // reads escaped, so its escaped form is scrubbed here. (A secret that were a run of the stylesheet's
+  // text would break its hash: the page would lose its style, never show the secret.)
   const escaped = secretsOf(deps.config)
     .map(escapeHtml)
     .filter((s, i, all) => all.indexOf(s) === i);
-  return { name, parts: scrubSecrets(html, escaped).split(NONCE_SLOT) };
+  return { name, body: scrubSecrets(html, escaped) };
 }
 
 /** The page as bytes to keep: `scrub` is the app's own secret scrubber, which bytes no longer pass through. */
 export function keptPage(page: RenderedPage, scrub: (text: string) => string): RenderedPage {
-  const parts = scrub(page.parts.map(String).join(NONCE_SLOT))
-    .split(NONCE_SLOT)
-    .map((part) => Buffer.from(part));
-  let gzip: GzipWithSlots | undefined;
-  return { name: page.name, parts, gzip: () => (gzip ??= new GzipWithSlots(parts)) };
-}
-
-function withNonce(parts: RenderedPage['parts'], nonce: string): string | Buffer {
-  const first = parts[0];
-  if (typeof first === 'string' || first === undefined) return (parts as string[]).join(nonce);
-  const slot = Buffer.from(nonce);
-  return Buffer.concat((parts as Buffer[]).flatMap((part, i) => (i === 0 ? [part] : [slot, part])));
+  const body = Buffer.from(scrub(String(page.body)));
+  let gzip: Buffer | undefined;
+  return { name: page.name, body, gzip: () => (gzip ??= gzipOnce(body)) };
 }
 
 /** `acceptEncoding`: the request's Accept-Encoding, for a kept page that can answer gzip. */
 export function sendRendered(reply: FastifyReply, status: number, page: RenderedPage, acceptEncoding?: string | string[]) {
-  const nonce = randomBytes(16).toString('base64');
   reply
     .code(status)
-    .header('content-security-policy', contentSecurityPolicy(nonce, { forms: page.name === 'act' }))
+    .header('content-security-policy', policyFor(page.name))
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
     .type('text/html; charset=utf-8');
-  if (!page.gzip) return reply.send(withNonce(page.parts, nonce));
+  if (!page.gzip) return reply.send(page.body);
   reply.header('vary', 'accept-encoding');
-  if (!acceptsGzip(acceptEncoding)) return reply.send(withNonce(page.parts, nonce));
-  return reply.header('content-encoding', 'gzip').send(page.gzip().fill(Buffer.from(nonce)));
+  if (!acceptsGzip(acceptEncoding)) return reply.send(page.body);
+  return reply.header('content-encoding', 'gzip').send(page.gzip());
 }
 
-export function sendPage(deps: Pick<AppDeps, 'config'>, reply: FastifyReply, status: number, name: PageName, page: Omit<PageChrome, 'nonce'>, data: object) {
+export function sendPage(deps: Pick<AppDeps, 'config'>, reply: FastifyReply, status: number, name: PageName, page: PageChrome, data: object) {
   return sendRendered(reply, status, renderHtml(deps, name, page, data));
 }
 

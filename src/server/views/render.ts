@@ -1,4 +1,6 @@
-// Renders the /status pages with Eta (auto-escaping) from the .eta files beside this module's source.
+// Renders the /status pages with Eta (auto-escaping) from the .eta files beside this module's source,
+// and names their one inline stylesheet for the Content-Security-Policy by its hash.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,14 +44,12 @@ export function findViewsDir(from = dirname(fileURLToPath(import.meta.url))): st
 
 export interface PageChrome {
   title: string;
-  /** Per-response nonce that lets the one inline <style> past the Content-Security-Policy. */
-  nonce: string;
   refreshSeconds: number | null;
 }
 
-let engine: { eta: Eta; css: string } | null = null;
+let engine: { eta: Eta; css: string; styleSource: string } | null = null;
 
-function load(): { eta: Eta; css: string } {
+function load(): { eta: Eta; css: string; styleSource: string } {
   if (engine) return engine;
   const views = findViewsDir();
   const eta = new Eta({
@@ -59,11 +59,21 @@ function load(): { eta: Eta; css: string } {
     cache: true,
     autoTrim: [false, 'nl'],
   });
-  engine = { eta, css: readFileSync(join(views, 'status.css'), 'utf8') };
+  const css = readFileSync(join(views, 'status.css'), 'utf8');
+  // layout.eta puts exactly these characters between <style> and </style>, so their hash is what a
+  // browser computes for the element. Every response of every page then carries the same policy,
+  // and a rendering can be kept and sent byte for byte.
+  const styleSource = `'sha256-${createHash('sha256').update(css, 'utf8').digest('base64')}'`;
+  engine = { eta, css, styleSource };
   return engine;
 }
 
-/** Renders `<name>.eta` inside the layout with `data` as `it`, plus `it.page` (title, nonce, refresh) and `it.css`. */
+/** The CSP source (`'sha256-…'`) that lets the pages' one inline <style> past style-src. */
+export function styleSource(): string {
+  return load().styleSource;
+}
+
+/** Renders `<name>.eta` inside the layout with `data` as `it`, plus `it.page` (title, refresh) and `it.css`. */
 export type PageName = 'status' | 'incident' | 'not-found' | 'act' | 'denied' | 'unavailable';
 
 export function renderPage(name: PageName, page: PageChrome, data: object): string {
