@@ -1,7 +1,7 @@
 // Benchmark (not a test): vigil at several fleet sizes in one invocation, each measured in a process
 // of its own (so peak RSS is that run's), printed as one Markdown table: CPU per 1,000 runs,
-// scheduler lag, peak RSS and heap, store size; with --compare, a bare undici loop at the same rate
-// and the ratio; /status and /api/status under N concurrent requests; the store over simulated days.
+// scheduler lag, peak RSS and heap, store size; with --compare, a bare undici loop at the same rate,
+// measured at the same time, and the ratio; /status and /api/status under N concurrent requests; the store.
 // Usage: npm run bench:scale -- [--sizes 1000@10s,5000@10s,20000@60s] [--warmup 15s] [--duration 2m]
 //        [--compare] [--status-requests 1000] [--status-at 1000] [--days 30] [--growth-probes 1000]
 // A short run: npm run bench:scale -- --sizes 1000@10s --warmup 5s --duration 20s --days 3
@@ -27,6 +27,8 @@ interface FleetJob {
   durationMs: number;
   ports: number[];
   statusRequests: number;
+  /** Measured at the same time as the other loop (--compare): wait for the parent's go before the warm-up. */
+  sideBySide: boolean;
 }
 
 interface Measured {
@@ -40,13 +42,46 @@ interface VigilResult extends Measured {
   status: Array<{ path: string; window: Window; load: LoadResult; rssBytes: number }>;
 }
 
-/** Runs `role` in a child process of its own and resolves with the one message it sends back. */
+/** Runs `role` in a child process of its own and resolves with the one result it sends back. */
 function inChild<T>(role: string, job: unknown): Promise<T> {
+  return startChild<T>(role, job).result;
+}
+
+/**
+ * Starts `role` in a child process of its own. A role that measures side by side with another says
+ * `ready` once started and waits for go() before its warm-up (see together()).
+ */
+function startChild<T>(role: string, job: unknown): { ready: Promise<void>; go: () => void; result: Promise<T> } {
   const child = fork(SELF, ['--role', role, JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-  return new Promise<T>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T));
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  const result = new Promise<T>((resolve, reject) => {
+    child.on('message', (m) => {
+      if ((m as { ready?: unknown }).ready === true) ready();
+      else resolve((m as { result: T }).result);
+    });
     child.once('exit', (code) => reject(new Error(`the ${role} process exited with ${code} before answering`)));
   });
+  return { ready: isReady, go: () => child.send({ go: true }), result };
+}
+
+/**
+ * vigil and the bare loop measured at the same time, each in its own process on its own core: this
+ * machine's speed wanders by half over minutes (shared hosts), so only windows that coincide give a
+ * ratio that means something. Both start (vigil loads its config), then both warm up and measure together.
+ */
+async function together<A, B>(a: ReturnType<typeof startChild<A>>, b: ReturnType<typeof startChild<B>>): Promise<[A, B]> {
+  await Promise.all([a.ready, b.ready]);
+  a.go();
+  b.go();
+  return Promise.all([a.result, b.result]);
+}
+
+/** In a role: tells the parent this process is started and waits for its go. */
+async function readyThenGo(): Promise<void> {
+  const go = new Promise<void>((resolve) => process.once('message', () => resolve()));
+  process.send!({ ready: true });
+  await go;
 }
 
 async function vigilRole(job: FleetJob): Promise<VigilResult> {
@@ -56,6 +91,7 @@ async function vigilRole(job: FleetJob): Promise<VigilResult> {
   const meter = new Meter();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-scale-'));
   const daemon = await startFleetDaemon({ probes: job.probes, interval: job.interval, ports: job.ports, storePath: join(dir, 'bench.db'), listen: job.statusRequests > 0 }, meter);
+  if (job.sideBySide) await readyThenGo();
   const window = await meter.window(job.warmupMs, job.durationMs);
   const memory = peaks.read();
   const storeBytes = daemon.store.sizeBytes();
@@ -80,6 +116,7 @@ async function vigilRole(job: FleetJob): Promise<VigilResult> {
 async function bareRole(job: FleetJob): Promise<Measured> {
   const peaks = new MemoryPeaks();
   const meter = new Meter();
+  if (job.sideBySide) await readyThenGo();
   const stop = startBareLoop({ probes: job.probes, intervalMs: durationMs(job.interval, 'interval'), ports: job.ports, onLag: meter.onLag });
   const window = await meter.window(job.warmupMs, job.durationMs);
   const memory = peaks.read();
@@ -152,17 +189,20 @@ async function main(): Promise<void> {
   const targets = await startTargets();
   try {
     for (const { probes, interval } of sizes) {
-      const job: FleetJob = { probes, interval, warmupMs, durationMs: duration, ports: targets.ports, statusRequests: probes === statusAt ? statusRequests : 0 };
+      const job: FleetJob = { probes, interval, warmupMs, durationMs: duration, ports: targets.ports, statusRequests: probes === statusAt ? statusRequests : 0, sideBySide: values.compare };
       const rate = ((probes * 1000) / durationMs(interval, 'interval')).toFixed(0);
-      process.stderr.write(`vigil: ${thousands(probes)} probes every ${interval}…\n`);
-      const vigil = await inChild<VigilResult>('vigil', job);
+      let vigil: VigilResult;
       let ratio = '';
       let bareRow: string[] | null = null;
       if (values.compare) {
-        process.stderr.write(`bare undici loop: ${thousands(probes)} targets every ${interval}…\n`);
-        const bare = await inChild<Measured>('bare', job);
+        process.stderr.write(`vigil and a bare undici loop, side by side: ${thousands(probes)} probes every ${interval}…\n`);
+        let bare: Measured;
+        [vigil, bare] = await together(startChild<VigilResult>('vigil', job), startChild<Measured>('bare', job));
         ratio = (cpuPer1000(vigil.window) / cpuPer1000(bare.window)).toFixed(2);
         bareRow = ['bare undici loop', thousands(probes), rate, cpuPer1000(bare.window).toFixed(3), '', ms(percentile(bare.window.lags, 50)), ms(percentile(bare.window.lags, 99)), mb(bare.rssBytes), mb(bare.heapBytes), '', ''];
+      } else {
+        process.stderr.write(`vigil: ${thousands(probes)} probes every ${interval}…\n`);
+        vigil = await inChild<VigilResult>('vigil', job);
       }
       rows.push([`vigil, every ${interval}`, thousands(probes), rate, cpuPer1000(vigil.window).toFixed(3), ratio, ms(percentile(vigil.window.lags, 50)), ms(percentile(vigil.window.lags, 99)), mb(vigil.rssBytes), mb(vigil.heapBytes), mb(vigil.storeBytes), '']);
       if (bareRow) rows.push(bareRow);
@@ -203,7 +243,7 @@ if (roleAt >= 0) {
           : role === 'static'
             ? await staticRole(job)
             : await growthRole(job);
-  process.send!(result, () => process.exit(0));
+  process.send!({ result }, () => process.exit(0));
 } else {
   await main();
 }
