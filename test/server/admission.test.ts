@@ -9,33 +9,37 @@ import { takingTurns } from '../../src/server/admission.js';
 const BURST = 120;
 const PER_TURN = 4;
 
+const GET = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+
 /**
- * BURST one-shot requests sent at once from another process, as a crowd of browsers would (a client in
- * this process would connect one socket per turn and never make a burst); resolves with each answer's status line.
+ * `requests` sent at once from another process, each on its own connection, as a crowd of browsers
+ * would (a client in this process would connect one socket per turn and never make a burst);
+ * resolves with each whole answer, in the order of `requests`.
  */
-function crowd(port: number): Promise<string[]> {
+function crowd(port: number, requests: readonly string[]): Promise<string[]> {
   // Every connection is open before any request is written, so the requests arrive together.
   const script = `
     const { connect } = require('node:net');
-    const sockets = Array.from({ length: ${BURST} }, () => connect(${port}, '127.0.0.1'));
+    const requests = ${JSON.stringify(requests)};
+    const sockets = requests.map(() => connect(${port}, '127.0.0.1'));
     const answers = sockets.map((socket) => new Promise((resolve, reject) => {
       let text = '';
       socket.setEncoding('utf8').on('data', (d) => (text += d));
-      socket.on('end', () => resolve(text.split('\\r\\n')[0]));
+      socket.on('end', () => resolve(text));
       socket.on('error', reject);
     }));
     Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once('connect', resolve)))).then(() => {
-      for (const socket of sockets) socket.write('GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n');
+      sockets.forEach((socket, i) => socket.write(requests[i]));
       return Promise.all(answers);
-    }).then((lines) => process.stdout.write(JSON.stringify(lines)));`;
+    }).then((texts) => process.stdout.write(JSON.stringify(texts)));`;
   return new Promise((resolve, reject) =>
     execFile(process.execPath, ['-e', script], { timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as string[]))),
   );
 }
 
-/** Answers BURST one-shot requests sent at once; returns the most requests answered between two timer callbacks. */
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Answers BURST one-shot requests sent at once; returns the most requests answered between two timer callbacks. */
 async function burst(wrap: (h: Handler) => Handler): Promise<{ answered: string[]; mostBetweenTimers: number }> {
   let handled = 0;
   const server = createServer(
@@ -57,7 +61,7 @@ async function burst(wrap: (h: Handler) => Handler): Promise<{ answered: string[
     if (ticking) setTimeout(tick, 0);
   };
   setTimeout(tick, 0);
-  const answered = await crowd(port);
+  const answered = (await crowd(port, Array.from({ length: BURST }, () => GET))).map((text) => text.split('\r\n')[0]!);
   ticking = false;
   tick();
   await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -77,6 +81,26 @@ t.test('without turns the same burst starves timers (what the check above would 
   const { answered, mostBetweenTimers } = await burst((h) => h);
   t.equal(answered.length, BURST);
   t.ok(mostBetweenTimers > MOST, `more than ${MOST} requests between two timer callbacks (saw ${mostBetweenTimers})`);
+});
+
+t.test('a request body that waits for its turn arrives whole', async (t) => {
+  const server = createServer(
+    takingTurns((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => res.end(Buffer.concat(chunks)));
+    }, 1),
+  );
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  t.teardown(() => server.close());
+  const bodies = Array.from({ length: 40 }, (_, i) => `body ${i} ${'x'.repeat(i * 97)}`);
+  const requests = bodies.map((body) => `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  const answers = await crowd((server.address() as { port: number }).port, requests);
+  t.same(
+    answers.map((text) => text.slice(text.indexOf('\r\n\r\n') + 4)),
+    bodies,
+    'each answer echoes its own body, byte for byte',
+  );
 });
 
 t.test('requests wait in the order they came', async (t) => {
