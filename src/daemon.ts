@@ -32,7 +32,7 @@ import { createTransports, type Transports } from './transport/index.js';
 import { openConfiguredStore, storeLabel } from './store/configured.js';
 import type { NewMessage } from './store/store.js';
 import { WriteBehindStore } from './store/write-behind.js';
-import { mergeFindings, type ReplicaResult } from './cluster/quorum.js';
+import { failingStreaks, mergeFindings, type ReplicaResult } from './cluster/quorum.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
 import type { Finding, IncidentEvent, ProbeRun, Severity, Sink } from './types.js';
@@ -155,6 +155,8 @@ export class Daemon {
   #standbyState: { at: number; state: EngineState } | null = null;
   /** Per probe run elsewhere (shard mode), the start of the latest result the leader stepped. */
   readonly #shardSeen = new Map<string, number>();
+  /** On the leader: since when each replica has failed each probe it fails now (see failingStreaks). */
+  #failingSince: ReadonlyMap<string, number> = new Map();
   readonly #transports: Transports;
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -535,7 +537,8 @@ export class Daemon {
     }
     const read = await this.#leaderResults();
     if (!read) return;
-    const findings = replicaFindings(read.cluster.live(), read.rows, { now: this.#now(), windowMs: read.windowMs, quorum: read.cluster.config.quorum });
+    this.#failingSince = failingStreaks(this.#failingSince, read.rows);
+    const findings = replicaFindings(read.cluster.live(), read.rows, { now: this.#now(), windowMs: read.windowMs, quorum: read.cluster.config.quorum, failingSince: this.#failingSince });
     this.#commit(step(this.#state, { probe: REPLICA_PROBE_ID, findings }, this.#now(), this.#engineCfg));
   }
 

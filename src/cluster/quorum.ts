@@ -79,10 +79,14 @@ export function mergeFindings(results: readonly ReplicaResult[], opts: { now: nu
 /**
  * Replicas cut off from the fleet: every probe they ran lately failed while, for each of those
  * probes, the replicas together (by quorum) saw it pass, and another replica saw it pass in a run
- * that started after the failing one. At least `minProbes` probes must back the
- * verdict, and another replica must have voted on each, so a small or lone view says nothing.
+ * that started after the replica began failing it (`failingSince`, see failingStreaks(); without it,
+ * after its latest failing run). At least `minProbes` probes must back the verdict, and another
+ * replica must have voted on each, so a small or lone view says nothing.
  */
-export function cutOffReplicas(results: readonly ReplicaResult[], opts: { now: number; windowMs: number; quorum: Quorum; minProbes?: number }): string[] {
+export function cutOffReplicas(
+  results: readonly ReplicaResult[],
+  opts: { now: number; windowMs: number; quorum: Quorum; minProbes?: number; failingSince?: ReadonlyMap<string, number> },
+): string[] {
   const byProbe = new Map<string, ReplicaResult[]>();
   for (const r of results) {
     const list = byProbe.get(r.probe);
@@ -98,9 +102,12 @@ export function cutOffReplicas(results: readonly ReplicaResult[], opts: { now: n
     for (const r of voting) {
       const tally = seen.get(r.replica) ?? { probes: 0, contradicted: 0 };
       tally.probes++;
-      // Contradicted only by a replica that looked after it and saw the probe pass: the first replica
-      // to see a real outage is not cut off while the others have not run the probe again.
-      if (fleetOk && r.findings.some((f) => !f.ok) && voting.some((o) => o !== r && o.at >= r.at && o.findings.every((f) => f.ok))) tally.contradicted++;
+      // Contradicted only by a replica that looked after it began failing and saw the probe pass: the
+      // first replica to see a real outage is not cut off while the others have not run the probe
+      // again. Since when, not its latest run: replicas probing every interval at their own phase would
+      // otherwise contradict it only when the judgement fell between their runs and its next.
+      const since = opts.failingSince?.get(streakKey(r)) ?? r.at;
+      if (fleetOk && failed(r) && voting.some((o) => o !== r && o.at >= since && !failed(o))) tally.contradicted++;
       seen.set(r.replica, tally);
     }
   }
@@ -109,4 +116,23 @@ export function cutOffReplicas(results: readonly ReplicaResult[], opts: { now: n
     .filter(([, t]) => t.probes >= min && t.contradicted === t.probes)
     .map(([name]) => name)
     .sort();
+}
+
+const failed = (r: ReplicaResult): boolean => r.findings.some((f) => !f.ok);
+const streakKey = (r: Pick<ReplicaResult, 'replica' | 'probe'>): string => `${r.replica}\u0000${r.probe}`;
+
+/**
+ * When each replica began failing each probe it fails now, for cutOffReplicas(): the results keep only
+ * a replica's latest run, so the leader carries the start of each failing streak from one look to the
+ * next. A streak starts at the first failing run seen and ends with a passing one.
+ */
+export function failingStreaks(previous: ReadonlyMap<string, number>, results: readonly ReplicaResult[]): Map<string, number> {
+  const next = new Map<string, number>();
+  for (const r of results) {
+    if (!failed(r)) continue;
+    const key = streakKey(r);
+    const since = previous.get(key);
+    next.set(key, since !== undefined && since <= r.at ? since : r.at);
+  }
+  return next;
 }

@@ -38,7 +38,11 @@ export function replicaProbeMeta(config: Config): ProbeMeta {
  * One finding per replica in `replicas`: failing for one cut off (every probe it ran lately failed
  * while the others, by the quorum, saw them pass), passing otherwise.
  */
-export function replicaFindings(replicas: readonly string[], results: readonly ReplicaResult[], opts: { now: number; windowMs: number; quorum: Quorum }): Finding[] {
+export function replicaFindings(
+  replicas: readonly string[],
+  results: readonly ReplicaResult[],
+  opts: { now: number; windowMs: number; quorum: Quorum; failingSince?: ReadonlyMap<string, number> },
+): Finding[] {
   const cut = new Set(cutOffReplicas(results, opts));
   return replicas.map((name): Finding => {
     const key = `${KEY_PREFIX}${name}`;

@@ -1,6 +1,6 @@
 // The quorum over replicas' results, with a fake clock: what counts as a failure, and who is cut off.
 import t from 'tap';
-import { cutOffReplicas, mergeFindings, required, type ReplicaResult } from '../../src/cluster/quorum.js';
+import { cutOffReplicas, failingStreaks, mergeFindings, required, type ReplicaResult } from '../../src/cluster/quorum.js';
 
 const NOW = 1_800_000_000_000;
 const WINDOW = 30_000;
@@ -12,6 +12,7 @@ const run = (replica: string, probe: string, ok: boolean, ageMs = 1_000): Replic
   at: NOW - ageMs,
   findings: [ok ? pass(probe) : fail(probe)],
 });
+const runAt = (replica: string, probe: string, ok: boolean, at: number): ReplicaResult => run(replica, probe, ok, NOW - at);
 const verdict = (results: ReplicaResult[], quorum: 1 | 'majority' | 'all') =>
   mergeFindings(results, { now: NOW, windowMs: WINDOW, quorum }).findings.map((f) => f.ok);
 
@@ -84,6 +85,33 @@ t.test('a replica that alone sees everything fail is cut off; the fleet is not',
   t.same(cutOffReplicas(first, { now: NOW, windowMs: WINDOW, quorum: 'majority' }), [], 'not cut off before anyone looked again');
   const later = first.map((r) => (r.replica === 'vigil-a' ? { ...r, at: NOW + 500 } : r));
   t.same(cutOffReplicas(later, { now: NOW + 500, windowMs: WINDOW, quorum: 'majority' }), ['vigil-b'], 'cut off once another replica looked after it and saw the probes pass');
+});
+
+t.test('replicas probing at their own phase: a cut-off replica is contradicted by runs after it began failing', async (t) => {
+  const probes = ['web', 'api'];
+  // Each probes every second; vigil-b's latest failing run is newer than the others' latest passing
+  // ones, as at every judgement that falls between their runs and its next.
+  const look = (at: number) => probes.flatMap((p) => [runAt('vigil-b', p, false, at - 100), runAt('vigil-a', p, true, at - 300), runAt('vigil-c', p, true, at - 250)]);
+  const opts = { now: NOW, windowMs: WINDOW, quorum: 'majority' as const };
+  t.same(cutOffReplicas(look(NOW), opts), [], 'by its latest run alone, nothing contradicts it');
+  // The leader's earlier look saw it failing already: the others' passing runs came after that.
+  let since = failingStreaks(new Map(), look(NOW - 1_000));
+  since = failingStreaks(since, look(NOW));
+  t.same(cutOffReplicas(look(NOW), { ...opts, failingSince: since }), ['vigil-b'], 'failing since the earlier look, contradicted since');
+  // The first look at a real outage: b failed first, nobody looked after; the streak starts now.
+  const first = failingStreaks(new Map(), look(NOW));
+  t.same(cutOffReplicas(look(NOW), { ...opts, failingSince: first }), [], 'the first look at a failing run contradicts nothing');
+});
+
+t.test('failing streaks: start at the first failing run seen, end with a passing one', async (t) => {
+  const a1 = failingStreaks(new Map(), [runAt('a', 'web', false, NOW), runAt('b', 'web', true, NOW)]);
+  t.same([...a1], [['a\u0000web', NOW]], 'a failing run starts a streak; a passing one does not');
+  const a2 = failingStreaks(a1, [runAt('a', 'web', false, NOW + 1_000), runAt('b', 'web', false, NOW + 1_000)]);
+  t.same([...a2], [['a\u0000web', NOW], ['b\u0000web', NOW + 1_000]], "a's streak keeps its start; b's begins");
+  const a3 = failingStreaks(a2, [runAt('a', 'web', true, NOW + 2_000)]);
+  t.same([...a3], [], 'a pass ends it, and a replica whose run expired drops out');
+  const a4 = failingStreaks(new Map([['a\u0000web', NOW + 5_000]]), [runAt('a', 'web', false, NOW)]);
+  t.same([...a4], [['a\u0000web', NOW]], 'a start later than the run itself (a clock step) is not kept');
 });
 
 t.test('replica findings: the cut-off replica fails, naming what it cannot reach; the others pass', async (t) => {
