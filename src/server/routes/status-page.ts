@@ -36,14 +36,6 @@ export function contentSecurityPolicy(opts: { forms?: boolean } = {}): string {
   ].join('; ');
 }
 
-/** The two policies, built on the first page sent (the stylesheet is read then) and kept. */
-let policies: { forms: string; plain: string } | undefined;
-
-function policyFor(name: PageName): string {
-  policies ??= { forms: contentSecurityPolicy({ forms: true }), plain: contentSecurityPolicy() };
-  return name === 'act' ? policies.forms : policies.plain;
-}
-
 type PageDeps = Pick<AppDeps, 'config' | 'store' | 'engineState' | 'lastChecked'>;
 
 /**
@@ -79,7 +71,7 @@ export function keptPage(page: RenderedPage, scrub: (text: string) => string): R
 export function sendRendered(reply: FastifyReply, status: number, page: RenderedPage, acceptEncoding?: string | string[]) {
   reply
     .code(status)
-    .header('content-security-policy', policyFor(page.name))
+    .header('content-security-policy', contentSecurityPolicy({ forms: page.name === 'act' }))
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
     .type('text/html; charset=utf-8');
