@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { parseDuration } from '../src/config/schema.js';
+import { parseDuration } from '../src/duration.js';
 import { createMetrics } from '../src/metrics.js';
 import { Outbox } from '../src/notify/outbox.js';
 import { route } from '../src/notify/route.js';

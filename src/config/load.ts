@@ -5,7 +5,8 @@ import path from 'node:path';
 import ms from 'ms';
 import { LineCounter, parseDocument } from 'yaml';
 import { addSchemaIssue, ConfigError, configIssueMessage, didYouMean, formatPath, isRecord, Problems, type PathSegment } from './errors.js';
-import { configSchema, parseDuration, type ProbeConfig, type RawConfig, type RedisProbeConfig } from './schema.js';
+import { parseDuration } from '../duration.js';
+import { configSchema, type ProbeConfig, type RawConfig, type RedisProbeConfig } from './schema.js';
 import type { Config, ResolvedDatabase, ResolvedHost, ResolvedProbe } from './types.js';
 import type { Severity } from '../types.js';
 

@@ -5,9 +5,6 @@ import { parseDuration } from '../duration.js';
 import { parseHostKeyLine } from '../transport/ssh-hostkey.js';
 import { SEVERITIES } from '../types.js';
 
-// "250ms", "30s", "5m", "1h", "7d"; anything else is a config error.
-export { parseDuration };
-
 function durationOf(positive: boolean) {
   return z
     .string({ error: (iss) => `expected a duration like "30s", got ${describe(iss.input)}` })

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { parseDuration } from '../config/schema.js';
+import { parseDuration } from '../duration.js';
 import { BACKEND_HEALTH_PATH, COMPUTE_HEALTH_PATH } from './http-services.js';
 import { DemoError } from './errors.js';
 

@@ -1,7 +1,7 @@
 // /api/silences: list; add and expire with the bearer token. A silence holds pages like a maintenance window.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseDuration } from '../../config/schema.js';
+import { parseDuration } from '../../duration.js';
 import type { Silence } from '../../incidents/silences.js';
 import type { SilenceBook } from '../../silence-book.js';
 import type { AppDeps } from '../deps.js';
