@@ -536,7 +536,12 @@ export class Daemon {
       this.log.warn({ err: { message: (err as Error).message } }, 'cluster: cannot read the silences from the store');
     }
     const read = await this.#leaderResults();
-    if (!read) return;
+    if (!read) {
+      // Not leading (or the results could not be read): streaks may end and start again unseen, so
+      // the next look starts them afresh rather than from a start that may no longer hold.
+      this.#failingSince = new Map();
+      return;
+    }
     this.#failingSince = failingStreaks(this.#failingSince, read.rows);
     const findings = replicaFindings(read.cluster.live(), read.rows, { now: this.#now(), windowMs: read.windowMs, quorum: read.cluster.config.quorum, failingSince: this.#failingSince });
     this.#commit(step(this.#state, { probe: REPLICA_PROBE_ID, findings }, this.#now(), this.#engineCfg));
