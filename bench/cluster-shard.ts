@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { DISCORD_CHANNELS_YAML, FakeDiscord } from '../test/helpers/fake-discord.js';
 import { startPostgresServer } from '../test/helpers/pg.js';
 import { freePort, VigilProcess, waitFor } from '../test/helpers/vigil-process.js';
-import { durationMs, MB, sleep, startTargets, targetPort } from './fleet.js';
+import { durationMs, MB, sleep, startTargets, targetPort } from './measure.js';
 
 const { values } = parseArgs({
   options: {

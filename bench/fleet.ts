@@ -1,11 +1,9 @@
 // What the fleet benchmarks share: the fleet's config and the daemon under measurement, with the
-// targets and the meters of measure.ts.
+// targets and the meters of measure.ts (imported from there: this module loads the daemon).
 import { loadConfigText } from '../src/config/load.js';
 import { Daemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { CONCURRENCY, targetPath, targetPort, type Meter } from './measure.js';
-
-export * from './measure.js';
 
 export interface FleetSpec {
   probes: number;

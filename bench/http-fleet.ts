@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { durationMs, MB, MemoryPeaks, Meter, percentile, startFleetDaemon, startTargets } from './fleet.js';
+import { startFleetDaemon } from './fleet.js';
+import { durationMs, MB, MemoryPeaks, Meter, percentile, startTargets } from './measure.js';
 
 const { values } = parseArgs({
   options: {

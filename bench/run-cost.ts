@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { startBareLoop } from './bare-loop.js';
-import { durationMs, MB, Meter, sleep, startFleetDaemon, startTargets } from './fleet.js';
+import { durationMs, MB, Meter, sleep, startTargets } from './measure.js';
 
 /** Young generation (per semi-space) big enough that a window of runs fits without a scavenge. */
 const SEMI_SPACE_MB = 256;
@@ -64,6 +64,8 @@ async function measure(job: Job): Promise<Result> {
     const stopLoop = startBareLoop({ probes: job.probes, intervalMs: durationMs(job.interval, 'interval'), ports: targets.ports, onLag: meter.onLag });
     stop = stopLoop;
   } else {
+    // Only here is the daemon loaded: with --bare, the process holds what a bare loop needs and no more.
+    const { startFleetDaemon } = await import('./fleet.js');
     const daemon = await startFleetDaemon({ probes: job.probes, interval: job.interval, ports: targets.ports, storePath: join(dir, 'bench.db') }, meter);
     stop = () => daemon.stop();
   }
