@@ -1,5 +1,5 @@
 // Config problems: where in the YAML each one is, their one-line wording (zod's issues in operator's words), and the ConfigError carrying all of them.
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { describe } from './schema.js';
 
@@ -157,14 +157,22 @@ export function configIssueMessage(iss: RawIssue): string | undefined {
 }
 
 // ── where in the file ─────────────────────────────────────────────────────────────────────────
-/** Collects problems for one file, each placed at the YAML node its key path names. */
+/**
+ * Collects problems for one file, each placed at the YAML node its key path names. The positions come
+ * from yaml's Document of the text, built on the first problem: a config without one never needs it.
+ */
 export class Problems {
   readonly list: ConfigProblem[] = [];
+  #parsed: { doc: Document; lines: LineCounter } | null = null;
   constructor(
     private readonly file: string,
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
+    private readonly text: string,
   ) {}
+
+  /** The text as yaml's Document, with the line counter its offsets resolve through. */
+  get document(): Document {
+    return this.#positions().doc;
+  }
 
   add(at: PathSegment[], message: string): void {
     this.list.push({ file: this.file, ...this.position(at), path: formatPath(at), message });
@@ -175,7 +183,7 @@ export class Problems {
   }
 
   position(at: PathSegment[]): { line: number; col: number } {
-    return this.linePos(locate(this.doc, at));
+    return this.linePos(locate(this.document, at));
   }
 
   error(): ConfigError {
@@ -183,8 +191,16 @@ export class Problems {
   }
 
   private linePos(offset: number): { line: number; col: number } {
-    const { line, col } = this.lines.linePos(offset);
+    const { line, col } = this.#positions().lines.linePos(offset);
     return line < 1 ? { line: 1, col: 1 } : { line, col };
+  }
+
+  #positions(): { doc: Document; lines: LineCounter } {
+    if (this.#parsed === null) {
+      const lines = new LineCounter();
+      this.#parsed = { doc: parseDocument(this.text, { lineCounter: lines, merge: true, prettyErrors: false }), lines };
+    }
+    return this.#parsed;
   }
 }
 

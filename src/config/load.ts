@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import ms from 'ms';
-import { LineCounter, parseDocument } from 'yaml';
 import { addSchemaIssue, ConfigError, configIssueMessage, didYouMean, formatPath, isRecord, Problems, type PathSegment } from './errors.js';
 import { parseDuration } from '../duration.js';
+import { readYaml } from './read-yaml.js';
 import { configSchema, type ProbeConfig, type RawConfig, type RedisProbeConfig } from './schema.js';
 import type { Config, ResolvedDatabase, ResolvedHost, ResolvedProbe } from './types.js';
 import type { Severity } from '../types.js';
@@ -34,22 +34,8 @@ export function loadConfig(file: string, env: Env = process.env, opts: LoadOptio
 
 /** Loads config text; `file` names it in problems, `baseDir` anchors relative `*_file` paths. Throws ConfigError. */
 export function loadConfigText(text: string, file: string, env: Env = process.env, baseDir: string = process.cwd(), opts: LoadOptions = {}): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: false });
-  const problems = new Problems(file, doc, lineCounter);
-  if (doc.errors.length > 0) {
-    // The tree of a broken document is a guess; checking it would report phantoms.
-    for (const e of doc.errors) problems.addAt(e.pos[0], `YAML syntax error: ${e.message.replace(/\s+/g, ' ').trim()}`);
-    throw problems.error();
-  }
-  let raw: unknown;
-  try {
-    raw = doc.toJS();
-  } catch (err) {
-    // yaml refuses alias bombs ("billion laughs") here rather than expanding them.
-    problems.addAt(0, `YAML error: ${err instanceof Error ? err.message : String(err)}`);
-    throw problems.error();
-  }
+  const problems = new Problems(file, text);
+  const raw = readYaml(text, problems);
   if (raw === null || raw === undefined) {
     problems.addAt(0, 'the config is empty: expected at least "environments" and "probes"');
     throw problems.error();

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { ConfigError } from '../../src/config/errors.js';
+import type { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, loadConfigText } from '../../src/config/load.js';
+import { refusal } from '../helpers/config.js';
 import { isRoot, runAsNobody } from '../helpers/unprivileged.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -30,16 +31,6 @@ const SARTIQ_ENV: NodeJS.ProcessEnv = {
   R2_ACCESS_KEY_ID: 'r2-key-id',
   R2_SECRET_ACCESS_KEY: 'r2-secret-cccc',
 };
-
-function refusal(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError, the config loaded');
-}
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-config-'));

@@ -1,4 +1,6 @@
-// testConfig(overrides): a loaded-looking Config built by hand, with a few http probes, for tests that need one.
+// testConfig(overrides): a loaded-looking Config built by hand, with a few http probes, for tests that need one;
+// refusal(fn): the ConfigError a load throws.
+import { ConfigError } from '../../src/config/errors.js';
 import type { Config, ResolvedProbe } from '../../src/config/types.js';
 import { httpProbe } from '../../src/config/schema.js';
 import type { Severity } from '../../src/types.js';
@@ -86,4 +88,15 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 /** The same config with an API token, so write endpoints accept `Authorization: Bearer <token>`. */
 export function withApiToken(config: Config, apiToken: string | null): Config {
   return deepFreeze({ ...config, server: { ...config.server, apiToken } });
+}
+
+/** The ConfigError `fn` throws; anything else it throws is rethrown, and returning is a failure. */
+export function refusal(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError, the config loaded');
 }
