@@ -4,6 +4,7 @@
 // measured at the same time, and the ratio; /status and /api/status under N concurrent requests; the store.
 // Usage: npm run bench:scale -- [--sizes 1000@10s,5000@10s,20000@60s] [--warmup 15s] [--duration 2m]
 //        [--compare] [--status-requests 1000] [--status-at 1000] [--days 30] [--growth-probes 1000]
+//        [--memory-limit-mb 2048] (every process under one memory limit, as MemoryMax= sets; needs root)
 // A short run: npm run bench:scale -- --sizes 1000@10s --warmup 5s --duration 20s --days 3
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBareLoop } from './bare-loop.js';
+import { enterMemoryLimit } from './memory-limit.js';
 import { durationMs, MB, MemoryPeaks, Meter, percentile, startTargets, type Window } from './measure.js';
 import { concurrentGets, type LoadResult } from './status-load.js';
 import type { Growth } from './store-growth.js';
@@ -169,6 +171,7 @@ async function main(): Promise<void> {
       'status-at': { type: 'string', default: '1000' },
       days: { type: 'string', default: '30' },
       'growth-probes': { type: 'string', default: '1000' },
+      'memory-limit-mb': { type: 'string' },
     },
   });
   const sizes = values.sizes.split(',').map((s) => {
@@ -184,46 +187,56 @@ async function main(): Promise<void> {
   const statusAt = Number(values['status-at']);
   const days = Number(values.days);
 
+  const limitMb = values['memory-limit-mb'] === undefined ? null : Number(values['memory-limit-mb']);
+  if (limitMb !== null && !(Number.isInteger(limitMb) && limitMb > 0)) throw new Error(`--memory-limit-mb: expected a whole number of MB, got "${values['memory-limit-mb']}"`);
+  // Before the first child starts: each sizes its heap from the limit it starts under.
+  const leaveLimit = limitMb === null ? () => undefined : enterMemoryLimit(limitMb * MB);
+  if (limitMb !== null) process.stderr.write(`every process below runs under a memory limit of ${thousands(limitMb)} MB (their sum, as in one cgroup)\n`);
+
   const header = ['run', 'probes', 'runs/s', 'CPU-s per 1,000 runs', 'vigil / bare CPU', 'lag p50 ms', 'lag p99 ms', 'peak RSS MB', 'peak heap MB', 'store MB', 'response p50 / p99 ms'];
   const rows: string[][] = [];
-  const targets = await startTargets();
   try {
-    for (const { probes, interval } of sizes) {
-      const job: FleetJob = { probes, interval, warmupMs, durationMs: duration, ports: targets.ports, statusRequests: probes === statusAt ? statusRequests : 0, sideBySide: values.compare };
-      const rate = ((probes * 1000) / durationMs(interval, 'interval')).toFixed(0);
-      let vigil: VigilResult;
-      let ratio = '';
-      let bareRow: string[] | null = null;
-      if (values.compare) {
-        process.stderr.write(`vigil and a bare undici loop, side by side: ${thousands(probes)} probes every ${interval}…\n`);
-        let bare: Measured;
-        [vigil, bare] = await together(startChild<VigilResult>('vigil', job), startChild<Measured>('bare', job));
-        ratio = (cpuPer1000(vigil.window) / cpuPer1000(bare.window)).toFixed(2);
-        bareRow = ['bare undici loop', thousands(probes), rate, cpuPer1000(bare.window).toFixed(3), '', ms(percentile(bare.window.lags, 50)), ms(percentile(bare.window.lags, 99)), mb(bare.rssBytes), mb(bare.heapBytes), '', ''];
-      } else {
-        process.stderr.write(`vigil: ${thousands(probes)} probes every ${interval}…\n`);
-        vigil = await inChild<VigilResult>('vigil', job);
-      }
-      rows.push([`vigil, every ${interval}`, thousands(probes), rate, cpuPer1000(vigil.window).toFixed(3), ratio, ms(percentile(vigil.window.lags, 50)), ms(percentile(vigil.window.lags, 99)), mb(vigil.rssBytes), mb(vigil.heapBytes), mb(vigil.storeBytes), '']);
-      if (bareRow) rows.push(bareRow);
-      for (const s of vigil.status) {
-        rows.push([`${thousands(statusRequests)} concurrent GET ${s.path}`, thousands(probes), rate, '', '', ms(percentile(s.window.lags, 50)), ms(percentile(s.window.lags, 99)), mb(s.rssBytes), '', '', responseTimes(s.load)]);
+    const targets = await startTargets();
+    try {
+      for (const { probes, interval } of sizes) {
+        const job: FleetJob = { probes, interval, warmupMs, durationMs: duration, ports: targets.ports, statusRequests: probes === statusAt ? statusRequests : 0, sideBySide: values.compare };
+        const rate = ((probes * 1000) / durationMs(interval, 'interval')).toFixed(0);
+        let vigil: VigilResult;
+        let ratio = '';
+        let bareRow: string[] | null = null;
         if (values.compare) {
-          const bytes = Math.round(s.load.bytes / Math.max(1, statusRequests - s.load.failed));
-          process.stderr.write(`bare node:http server: ${thousands(statusRequests)} concurrent requests for ${thousands(bytes)} bytes…\n`);
-          const floor = await inChild<LoadResult>('static', { bytes, requests: statusRequests });
-          rows.push([`the same from a bare node:http server (${(bytes / 1024).toFixed(0)} KiB)`, '', '', '', '', '', '', '', '', '', responseTimes(floor)]);
+          process.stderr.write(`vigil and a bare undici loop, side by side: ${thousands(probes)} probes every ${interval}…\n`);
+          let bare: Measured;
+          [vigil, bare] = await together(startChild<VigilResult>('vigil', job), startChild<Measured>('bare', job));
+          ratio = (cpuPer1000(vigil.window) / cpuPer1000(bare.window)).toFixed(2);
+          bareRow = ['bare undici loop', thousands(probes), rate, cpuPer1000(bare.window).toFixed(3), '', ms(percentile(bare.window.lags, 50)), ms(percentile(bare.window.lags, 99)), mb(bare.rssBytes), mb(bare.heapBytes), '', ''];
+        } else {
+          process.stderr.write(`vigil: ${thousands(probes)} probes every ${interval}…\n`);
+          vigil = await inChild<VigilResult>('vigil', job);
+        }
+        rows.push([`vigil, every ${interval}`, thousands(probes), rate, cpuPer1000(vigil.window).toFixed(3), ratio, ms(percentile(vigil.window.lags, 50)), ms(percentile(vigil.window.lags, 99)), mb(vigil.rssBytes), mb(vigil.heapBytes), mb(vigil.storeBytes), '']);
+        if (bareRow) rows.push(bareRow);
+        for (const s of vigil.status) {
+          rows.push([`${thousands(statusRequests)} concurrent GET ${s.path}`, thousands(probes), rate, '', '', ms(percentile(s.window.lags, 50)), ms(percentile(s.window.lags, 99)), mb(s.rssBytes), '', '', responseTimes(s.load)]);
+          if (values.compare) {
+            const bytes = Math.round(s.load.bytes / Math.max(1, statusRequests - s.load.failed));
+            process.stderr.write(`bare node:http server: ${thousands(statusRequests)} concurrent requests for ${thousands(bytes)} bytes…\n`);
+            const floor = await inChild<LoadResult>('static', { bytes, requests: statusRequests });
+            rows.push([`the same from a bare node:http server (${(bytes / 1024).toFixed(0)} KiB)`, '', '', '', '', '', '', '', '', '', responseTimes(floor)]);
+          }
         }
       }
+    } finally {
+      targets.stop();
+    }
+    if (days > 0) {
+      const probes = Number(values['growth-probes']);
+      process.stderr.write(`store: ${thousands(probes)} probes over ${days} simulated days…\n`);
+      const growth = await inChild<Growth>('growth', { probes, days });
+      rows.push([`store after ${days} simulated days (${thousands(growth.incidents)} incidents)`, thousands(probes), '', '', '', '', '', '', '', mb(Math.max(growth.finalBytes, ...growth.bytesPerDay)), '']);
     }
   } finally {
-    targets.stop();
-  }
-  if (days > 0) {
-    const probes = Number(values['growth-probes']);
-    process.stderr.write(`store: ${thousands(probes)} probes over ${days} simulated days…\n`);
-    const growth = await inChild<Growth>('growth', { probes, days });
-    rows.push([`store after ${days} simulated days (${thousands(growth.incidents)} incidents)`, thousands(probes), '', '', '', '', '', '', '', mb(Math.max(growth.finalBytes, ...growth.bytesPerDay)), '']);
+    leaveLimit();
   }
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   process.stdout.write(`${table}\n`);

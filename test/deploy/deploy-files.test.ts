@@ -46,6 +46,7 @@ t.test('deploy/compose.yaml: vigil with its config, data volume, secret and a lo
   t.same(vigil.cap_drop, ['ALL']);
   t.ok(vigil.security_opt.includes('no-new-privileges:true'));
   t.ok(vigil.ports.every((p: string) => p.startsWith('127.0.0.1:')), 'published on loopback only');
+  t.equal(vigil.mem_limit, '2g', 'a memory limit, which Node sizes its heap from');
   t.ok('vigil_ssh_key' in compose.secrets);
   t.same(compose.services.prometheus?.profiles, ['metrics'], 'Prometheus is opt-in');
   t.ok(existsSync(`${ROOT}deploy/prometheus/prometheus.yml`), 'the directory it mounts exists');
@@ -76,6 +77,7 @@ t.test('deploy/vigil.service: hardened, one writable path, reload by SIGHUP', as
   t.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
   t.equal(one('RestartPreventExitStatus'), '78', 'a bad config is not restarted in a loop');
   t.match(one('ExecStart'), /vigil\.js run$/);
+  t.equal(one('MemoryMax'), '2G', 'a memory limit, which Node sizes its heap from');
 });
 
 t.test('deploy/vigil.service passes systemd-analyze verify', { skip: skipWithout(PEERS.systemdAnalyze) }, async (t) => {
