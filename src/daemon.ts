@@ -24,6 +24,7 @@ import { discordSink } from './notify/sinks/discord.js';
 import { isRunnable, observeRun, prepareProbeTypes, runProbe } from './probes/index.js';
 import { Scheduler, TimeoutError } from './scheduler.js';
 import { buildApp } from './server/app.js';
+import { showsChange } from './server/render-cache.js';
 import type { CommandAnswer } from './server/deps.js';
 import { ApiError } from './server/serialize.js';
 import { SilenceBook } from './silence-book.js';
@@ -152,6 +153,8 @@ export class Daemon {
    * only while it holds the leadership lock (and has loaded the state the last leader left).
    */
   #leader: boolean;
+  /** Replaced when the leader's engine state changes in what /status shows (see showsChange). */
+  #shown: object = {};
   #standbyState: { at: number; state: EngineState } | null = null;
   /** Per probe run elsewhere (shard mode), the start of the latest result the leader stepped. */
   readonly #shardSeen = new Map<string, number>();
@@ -239,6 +242,8 @@ export class Daemon {
       metrics: this.metrics,
       log: this.log,
       engineState: () => this.#viewState(),
+      // A standby shows the state it read from the store, itself replaced when read again.
+      shownState: () => (this.#leader ? this.#shown : this.#viewState()),
       dispatch: (cmd) => this.#dispatchAnywhere(cmd),
       cluster: () => this.#cluster?.status() ?? null,
       silences: this.#silences,
@@ -392,6 +397,7 @@ export class Daemon {
     if (this.#cluster) {
       try {
         this.#state = initialState(this.store.loadEngineState(this.#now() - REOPEN_WINDOW_MS));
+        this.#shown = {};
         this.#silences.refresh();
       } catch (err) {
         // Leading on a state not read would open again what is open: try again at the next interval.
@@ -621,6 +627,7 @@ export class Daemon {
       this.log.error({ err }, 'store write failed: incident changes not recorded');
       return false;
     }
+    if (showsChange(this.#state, changed)) this.#shown = {};
     this.#state = result.state;
     for (const { event, routes } of routed) {
       if (event.type === 'opened' || event.type === 'reopened') {

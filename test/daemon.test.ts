@@ -76,3 +76,34 @@ t.test('a reload that removes a probe removes its series from /metrics', { timeo
   t.notMatch(text, /probe="webapp-health"/, 'no series of the removed probe: success, duration, runs');
   t.match(text, /vigil_probe_success\{probe="backend-health",type="http",environment="production",service="[^"]+"\} 0/, 'the remaining probe keeps its series');
 });
+
+t.test('/api/status keeps its rendering while a failing streak climbs, and renders again as the incident opens', { timeout: 60_000 }, async (t) => {
+  const dir = tmpDir(t);
+  const url = `http://127.0.0.1:${await unusedPort()}/health`;
+  // Ten refused runs, 100 ms apart, before the incident opens: nine of them only count.
+  const probe = { ...httpTestProbe({ id: 'backend-health', severity: 'S1', summary: 'Backend API down', url }), intervalMs: 100, timeoutMs: 90, failureThreshold: 10 };
+  const config = testConfig({ store: { path: join(dir, 'vigil.db'), retentionMs: 86_400_000 }, probes: [probe] });
+  const daemon = await Daemon.start({ config, log: pino({ enabled: false }), version: 'test', listen: false });
+  t.teardown(() => daemon.stop());
+  const read = async () => ({ at: Date.now(), body: (await daemon.app.inject({ url: '/api/status' })).body, state: daemon.state });
+  await waitFor(() => daemon.state.subjects.get('backend-health')?.ok === false, 15_000, () => 'the probe never failed');
+  let kept = 0;
+  let last = await read();
+  for (;;) {
+    const changed = await waitFor(() => daemon.state !== last.state && daemon.state, 15_000, () => 'the probe stopped running');
+    const next = await read();
+    // Only a read within the rendering's age limit tells a kept rendering from a new one.
+    const telling = next.at - last.at < 800;
+    if (changed.incidents.size > 0) {
+      t.ok(telling, `reads ${next.at - last.at} ms apart`);
+      t.match(JSON.parse(next.body).open_incidents, [{ summary: 'Backend API down' }], 'the incident is shown at once');
+      t.ok(kept > 0, `${kept} reads got the kept rendering while the streak climbed`);
+      return;
+    }
+    if (telling) {
+      t.equal(next.body, last.body, `failures ${changed.subjects.get('backend-health')?.failures}: the kept rendering`);
+      kept++;
+    }
+    last = next;
+  }
+});

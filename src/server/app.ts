@@ -125,7 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   metricsRoutes(app, deps);
   // The engine state, config and silences are replaced, never changed in place: their identities tell
   // the status pages when to render again.
-  const kept = { key: () => [deps.engineState(), deps.config, silences.current()], scrub };
+  const kept = { key: () => [deps.shownState?.() ?? deps.engineState(), deps.config, silences.current()], scrub };
   statusRoutes(app, deps, now, kept);
   clusterRoutes(app, deps);
   statusPageRoutes(app, deps, now, kept);

@@ -17,6 +17,12 @@ export interface AppDeps {
   /** Current subjects and open incidents. */
   engineState: () => EngineState;
   /**
+   * What the kept renderings of /status and /api/status are keyed by: an identity that changes when
+   * what they show of the engine state does, not when only a streak counter climbs. Absent: the
+   * engine state itself.
+   */
+  shownState?: () => object;
+  /**
    * Applies an ack/resolve/note through the engine and the store (on a standby replica: through
    * the leader, hence the promise).
    */

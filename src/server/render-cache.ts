@@ -2,6 +2,8 @@
 // /status cost one render. "The same" is a key of object identities (engine state, config,
 // silences: each is replaced, never mutated, when it changes) plus an age limit for what only the
 // clock changes ("last checked", "open for 5m", uptime counts, maintenance windows).
+import type { EngineChange, EngineState } from '../incidents/state.js';
+
 export const RENDER_MAX_AGE_MS = 1_000;
 
 export class RenderCache<T> {
@@ -23,4 +25,17 @@ export class RenderCache<T> {
     this.#value = value;
     return value;
   }
+}
+
+/**
+ * Whether an engine step changed what the status pages show: an incident or its timeline, a new
+ * subject, or a subject's health, since, severity or incident. A streak counter climbing towards its
+ * threshold (every run of a fleet's first minutes, and of a probe starting to fail) shows nothing.
+ */
+export function showsChange(before: EngineState, changed: EngineChange): boolean {
+  if (changed.incidents.length > 0 || changed.timeline.length > 0) return true;
+  return changed.subjects.some((s) => {
+    const was = before.subjects.get(s.key);
+    return was === undefined || was.ok !== s.ok || was.since !== s.since || was.severity !== s.severity || was.incidentId !== s.incidentId;
+  });
 }

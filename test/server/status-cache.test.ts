@@ -1,5 +1,5 @@
-// /status and /api/status render once per state: repeated reads share a rendering until the engine
-// state, config or silences change, or the clock moves past the render age limit; a kept page and its gzip are the same bytes for every response.
+// /status and /api/status render once per state: repeated reads share a rendering until what they show
+// of the engine state, the config or the silences change, or the clock moves past the render age limit; a kept page and its gzip are the same bytes for every response.
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { buildApp } from '../../src/server/app.js';
 import { acceptsGzip } from '../../src/server/gzip-kept.js';
-import { RENDER_MAX_AGE_MS } from '../../src/server/render-cache.js';
+import { RENDER_MAX_AGE_MS, showsChange } from '../../src/server/render-cache.js';
 import { SilenceBook } from '../../src/silence-book.js';
 import { openStore } from '../../src/store/sqlite.js';
 import { testConfig, withApiToken } from '../helpers/config.js';
@@ -164,4 +164,21 @@ t.test('Accept-Encoding: gzip named or *, unless its q is 0', async (t) => {
   t.notOk(acceptsGzip('gzip;q=0'));
   t.notOk(acceptsGzip('identity, deflate'));
   t.notOk(acceptsGzip(undefined));
+});
+
+t.test('showsChange: a streak counter climbing shows nothing; health, since, severity, incident, a new subject or an incident change do', async (t) => {
+  const failing = subject('backend-health', false, { failures: 1 });
+  const before = initialState({ subjects: [failing, subject('webapp-health', true)], incidents: [], nextIncidentId: 1 });
+  const change = (subjects: ReturnType<typeof subject>[], more: Partial<Parameters<typeof showsChange>[1]> = {}) => showsChange(before, { subjects, incidents: [], timeline: [], ...more });
+  t.equal(change([]), false, 'nothing changed');
+  t.equal(change([{ ...failing, failures: 2 }]), false, 'one more failure towards the threshold');
+  t.equal(change([subject('webapp-health', true, { successes: 3 })]), false, 'one more pass');
+  t.equal(change([{ ...failing, ok: true }]), true, 'health');
+  t.equal(change([{ ...failing, since: failing.since + 1 }]), true, 'since');
+  t.equal(change([{ ...failing, severity: 'S1' }]), true, 'severity');
+  t.equal(change([{ ...failing, incidentId: 3 }]), true, 'joined an incident');
+  t.equal(change([subject('backend-health:tls', true)]), true, 'a new subject');
+  const incident = makeIncident({ id: 1 });
+  t.equal(change([], { incidents: [incident] }), true, 'an incident');
+  t.equal(change([], { timeline: [{ incidentId: 1, entry: incident.timeline[0]! }] }), true, 'a timeline entry');
 });
