@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import type { Config } from '../src/config/types.js';
 import { Daemon, StoreWriteError } from '../src/daemon.js';
+import { RENDER_MAX_AGE_MS } from '../src/server/render-cache.js';
 import { httpTestProbe, testConfig, withApiToken } from './helpers/config.js';
 import { startSilentServer, unusedPort } from './helpers/http-servers.js';
 import { tmpDir } from './helpers/tmp.js';
@@ -93,7 +94,7 @@ t.test('/api/status keeps its rendering while a failing streak climbs, and rende
     const changed = await waitFor(() => daemon.state !== last.state && daemon.state, 15_000, () => 'the probe stopped running');
     const next = await read();
     // Only a read within the rendering's age limit tells a kept rendering from a new one.
-    const telling = next.at - last.at < 800;
+    const telling = next.at - last.at < RENDER_MAX_AGE_MS - 200;
     if (changed.incidents.size > 0) {
       t.ok(telling, `reads ${next.at - last.at} ms apart`);
       t.match(JSON.parse(next.body).open_incidents, [{ summary: 'Backend API down' }], 'the incident is shown at once');

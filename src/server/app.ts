@@ -123,8 +123,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   healthRoutes(app, deps);
   metricsRoutes(app, deps);
-  // The engine state, config and silences are replaced, never changed in place: their identities tell
-  // the status pages when to render again.
+  // What the pages show of the engine state, the config and the silences are replaced, never changed in
+  // place: their identities tell the status pages when to render again.
   const kept = { key: () => [deps.shownState?.() ?? deps.engineState(), deps.config, silences.current()], scrub };
   statusRoutes(app, deps, now, kept);
   clusterRoutes(app, deps);

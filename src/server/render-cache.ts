@@ -1,7 +1,8 @@
 // Keeps the last rendering of a page while what it shows stays the same, so a thousand readers of
-// /status cost one render. "The same" is a key of object identities (engine state, config,
-// silences: each is replaced, never mutated, when it changes) plus an age limit for what only the
-// clock changes ("last checked", "open for 5m", uptime counts, maintenance windows).
+// /status cost one render. "The same" is a key of object identities (what the pages show of the
+// engine state, config, silences: each is replaced, never mutated, when it changes) plus an age
+// limit for what only the clock changes ("last checked", "open for 5m", uptime counts, maintenance
+// windows).
 import type { EngineChange, EngineState } from '../incidents/state.js';
 
 export const RENDER_MAX_AGE_MS = 1_000;

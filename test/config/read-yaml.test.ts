@@ -6,16 +6,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
-import { parseDocument } from 'yaml';
+import { Problems } from '../../src/config/errors.js';
 import { loadConfigText } from '../../src/config/load.js';
-import { refusal } from '../helpers/config.js';
 import { fastYaml, REFUSED } from '../../src/config/read-yaml.js';
+import { refusal } from '../helpers/config.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** yaml's Document's value, or undefined when it finds the text broken. */
+/** The value of the Document the loader falls back to (and places problems with), or undefined when it finds the text broken. */
 function documentValue(text: string): unknown {
-  const doc = parseDocument(text, { merge: true });
+  const doc = new Problems('x.yaml', text).document;
   return doc.errors.length > 0 ? undefined : doc.toJS();
 }
 
