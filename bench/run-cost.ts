@@ -8,13 +8,16 @@
 // (--allocations records where every object allocated in the window was allocated, as the trace
 // tree of a heap snapshot; the tracking slows the process, so take a shorter window with it.)
 // --promoted keeps V8's own young generation and measures instead how fast the old generation grows
-// per run (what outlives two scavenges: the garbage that only a full GC frees, which sets peak heap).
+// per run (what outlives two scavenges: the garbage that only a full GC frees). The growth is summed
+// between samples 20 ms apart, so the full GCs that run in the window do not hide it. It sets how
+// often V8 collects the old generation and, through V8's growing factor (up to 4x the live heap when
+// the old generation grows fast relative to how fast V8 marks), the peak heap.
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants as perf, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
@@ -43,6 +46,7 @@ interface Result {
   /** With --promoted: the old generation's growth per run, and the full GCs that ran in the window. */
   promotedKbPerRun?: number;
   fullGcsInWindow?: number;
+  promotedMbPerSecond?: number;
   cpuMsPerRun: number;
 }
 
@@ -78,8 +82,8 @@ async function measure(job: Job): Promise<Result> {
   const kinds: number[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
-    // Incremental marking steps (kind 4) free nothing; a scavenge (1) or a full GC (2) would.
-    gcs = kinds.filter((k) => k === 1 || k === 2).length;
+    // Incremental marking steps and weak callbacks free nothing; a scavenge or a full GC would.
+    gcs = kinds.filter((k) => k === perf.NODE_PERFORMANCE_GC_MINOR || k === perf.NODE_PERFORMANCE_GC_MAJOR).length;
   });
   gc();
   observer.observe({ entryTypes: ['gc'] });
@@ -91,10 +95,22 @@ async function measure(job: Job): Promise<Result> {
     await session.post('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
   }
   const before = process.memoryUsage().heapUsed;
-  const oldBefore = oldGeneration();
+  // The old generation's growth, summed: a full GC in the window lowers it, which a difference of the
+  // ends would take for less promotion.
+  let oldLast = oldGeneration();
+  let oldGrowth = 0;
+  const sampleOld = (): void => {
+    const now = oldGeneration();
+    if (now > oldLast) oldGrowth += now - oldLast;
+    oldLast = now;
+  };
+  const sampler = job.promoted ? setInterval(sampleOld, 20) : null;
   const window = await meter.measure(() => sleep(job.durationMs));
   const after = process.memoryUsage().heapUsed;
-  const oldAfter = oldGeneration();
+  if (sampler) {
+    clearInterval(sampler);
+    sampleOld();
+  }
   if (session && job.allocations) {
     const chunks: string[] = [];
     session.on('HeapProfiler.addHeapSnapshotChunk', (m) => chunks.push(m.params.chunk));
@@ -109,7 +125,13 @@ async function measure(job: Job): Promise<Result> {
   targets.stop();
   rmSync(dir, { recursive: true, force: true });
   const runs = Math.max(1, window.runs);
-  const promoted = job.promoted ? { promotedKbPerRun: +((oldAfter - oldBefore) / runs / 1024).toFixed(2), fullGcsInWindow: kinds.filter((k) => k === 2).length } : {};
+  const promoted = job.promoted
+    ? {
+        promotedKbPerRun: +(oldGrowth / runs / 1024).toFixed(2),
+        promotedMbPerSecond: +(oldGrowth / MB / (job.durationMs / 1000)).toFixed(2),
+        fullGcsInWindow: kinds.filter((k) => k === perf.NODE_PERFORMANCE_GC_MAJOR).length,
+      }
+    : {};
   return {
     ...promoted,
     runs: window.runs,
@@ -155,8 +177,6 @@ if (values.role === 'measure') {
     child.once('message', (m) => resolve(m as Result));
     child.once('exit', (code) => reject(new Error(`the measuring process exited with ${code}`)));
   });
-  if (job.promoted) {
-    if (result.fullGcsInWindow) process.stderr.write(`${result.fullGcsInWindow} full GCs ran in the window: promotedKbPerRun is a lower bound\n`);
-  } else if (result.gcsInWindow > 0) process.stderr.write(`${result.gcsInWindow} GCs ran in the window: allocatedKbPerRun is a lower bound; shorten --duration\n`);
+  if (!job.promoted && result.gcsInWindow > 0) process.stderr.write(`${result.gcsInWindow} GCs ran in the window: allocatedKbPerRun is a lower bound; shorten --duration\n`);
   process.stdout.write(`${JSON.stringify({ probes: job.probes, interval: job.interval, bare: job.bare, ...result })}\n`);
 }
