@@ -1,5 +1,6 @@
 // The silences in force: what the API adds and expires (kept in the store), and what the engine is given.
 import { isSilenceActive, type Silence, type SilenceMatchers } from './incidents/silences.js';
+import { StoreUnavailableError } from './store/errors.js';
 import type { Store } from './store/store.js';
 
 export type SilenceState = 'active' | 'expired' | 'all';
@@ -31,10 +32,20 @@ export class SilenceBook {
     return this.#current;
   }
 
-  /** Newest first: in force now, over (ended or expired), or both. */
+  /**
+   * Newest first: in force now, over (ended or expired), or both. While the store cannot be read, the
+   * silences in force come from memory (as of the last change or refresh); the others rethrow.
+   */
   list(state: SilenceState = 'active'): Silence[] {
     const now = this.#now();
-    if (state === 'active') return this.#store.listSilences({ activeAt: now }).filter((s) => isSilenceActive(s, now));
+    if (state === 'active') {
+      try {
+        return this.#store.listSilences({ activeAt: now }).filter((s) => isSilenceActive(s, now));
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        return this.#current.filter((s) => isSilenceActive(s, now));
+      }
+    }
     const all = this.#store.listSilences();
     return state === 'all' ? all : all.filter((s) => !isSilenceActive(s, now));
   }

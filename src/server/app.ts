@@ -128,7 +128,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const kept = { key: () => [deps.shownState?.() ?? deps.engineState(), deps.config, silences.current()], scrub };
   statusRoutes(app, deps, now, kept);
   clusterRoutes(app, deps);
-  statusPageRoutes(app, deps, now, kept);
+  statusPageRoutes(app, deps, now, kept, silences);
   incidentRoutes(app, deps, now);
   reviewRoutes(app, deps, now);
   silenceRoutes(app, { get config() { return deps.config; }, silences }, now);

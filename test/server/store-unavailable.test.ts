@@ -38,6 +38,9 @@ t.test('PostgreSQL stopped under the server: memory answers, the rest is a 503 n
   t.notOk(h.incidents.has(2), 'the engine no longer holds #2');
   const get = (path: string) => h.app.inject({ method: 'GET', url: path });
   t.equal((await get('/api/incidents/2')).statusCode, 200, 'read from the store while it is up');
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const added = await h.app.inject({ method: 'POST', url: '/api/silences', headers: auth, payload: { matchers: { service: 'backend' }, duration: '2h', reason: 'db migration', by: 'ana' } });
+  t.equal(added.statusCode, 201, 'a silence added while the store is up');
 
   await server.stop();
 
@@ -85,6 +88,13 @@ t.test('PostgreSQL stopped under the server: memory answers, the rest is a 503 n
   t.match(html.body, 'Backend API down');
   t.match(html.body, /id="store-unavailable"[^>]*>the PostgreSQL store at \$VIGIL_PG_URL is unavailable: this page shows what vigil holds in memory/);
   t.notMatch(html.body, String(server.port));
+  // What is silenced matters most when something is down: shown from memory, not left out as "none".
+  t.match(html.body, /<section id="silences">[\s\S]*db migration[\s\S]*<\/section>/, '/status shows the silence in force');
+  t.notMatch(html.body, 'No silences in force', 'and does not say there is none');
+  const silences = await get('/api/silences');
+  t.equal(silences.statusCode, 200, 'the silences in force are read from memory');
+  t.same(silences.json().silences.map((s: { id: number; reason: string }) => [s.id, s.reason]), [[added.json().id, 'db migration']]);
+  unavailable(await get('/api/silences?state=expired'), 'the silences over, which only the store holds');
 
   const ack = await h.app.inject({ method: 'POST', url: '/api/incidents/1/ack', headers: { authorization: `Bearer ${TOKEN}` }, payload: { by: 'ana' } });
   t.equal(ack.statusCode, 200, 'an ack is applied in memory and held for the store');

@@ -1,5 +1,6 @@
 // GET /status and /status/incidents/:id: server-rendered HTML for humans, under a strict Content-Security-Policy.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { SilenceBook } from '../../silence-book.js';
 import type { AppDeps } from '../deps.js';
 import { secretsOf, scrubSecrets } from '../serialize.js';
 import { incidentView, REFRESH_SECONDS, statusPageModel } from '../views/model.js';
@@ -85,11 +86,12 @@ export function sendPage(deps: Pick<AppDeps, 'config'>, reply: FastifyReply, sta
   return sendRendered(reply, status, renderHtml(deps, name, page, data));
 }
 
-export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () => number, kept: KeptRendering): void {
+/** `silences` are the ones the daemon holds (the engine needs them): /status shows them while the store cannot be read. */
+export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () => number, kept: KeptRendering, silences: Pick<SilenceBook, 'current'>): void {
   const cache = new RenderCache<RenderedPage>();
   app.get('/status', async (request, reply) => {
     const at = now();
-    return sendRendered(reply, 200, cache.get(kept.key(), at, () => keptPage(renderStatusPage(deps, at), kept.scrub)), request.headers['accept-encoding']);
+    return sendRendered(reply, 200, cache.get(kept.key(), at, () => keptPage(renderStatusPage(deps, silences, at), kept.scrub)), request.headers['accept-encoding']);
   });
 
   app.get<{ Params: { id: string } }>('/status/incidents/:id', async (request, reply) => {
@@ -110,14 +112,17 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
   });
 }
 
-function renderStatusPage(deps: PageDeps, at: number): RenderedPage {
+function renderStatusPage(deps: PageDeps, held: Pick<SilenceBook, 'current'>, at: number): RenderedPage {
   // While the store cannot be read the page shows what the daemon holds in memory (services, open
   // incidents) and says what is missing, rather than nothing at all.
   const uptimeRows = storedPart(() => deps.store.uptime(uptimeSince(at)));
   const resolved = storedPart(() => deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }));
   const given = storedPart(() => undelivered(deps.store, at));
-  const silences = storedPart(() => deps.store.listSilences({ activeAt: at }));
-  const storeUnavailable = uptimeRows === null || resolved === null || given === null || silences === null;
+  const stored = storedPart(() => deps.store.listSilences({ activeAt: at }));
+  // Silences are held in memory too: a page that left them out while the store is down would read as
+  // "nothing silenced" exactly when someone needs to know what is.
+  const silences = stored ?? held.current();
+  const storeUnavailable = uptimeRows === null || resolved === null || given === null || stored === null;
   const model = statusPageModel({
     config: deps.config,
     state: deps.engineState(),
@@ -125,7 +130,7 @@ function renderStatusPage(deps: PageDeps, at: number): RenderedPage {
     resolved: resolved ?? [],
     undelivered: given ?? [],
     ...(deps.lastChecked ? { lastChecked: deps.lastChecked } : {}),
-    silences: silences ?? [],
+    silences,
     now: at,
     ...(storeUnavailable ? { storeUnavailable: storeLabel(deps.config.store) } : {}),
   });
