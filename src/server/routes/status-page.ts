@@ -114,7 +114,7 @@ export function statusPageRoutes(app: FastifyInstance, deps: PageDeps, now: () =
 
 function renderStatusPage(deps: PageDeps, held: Pick<SilenceBook, 'current'>, at: number): RenderedPage {
   // While the store cannot be read the page shows what the daemon holds in memory (services, open
-  // incidents) and says what is missing, rather than nothing at all.
+  // incidents, silences in force) and says what is missing, rather than nothing at all.
   const uptimeRows = storedPart(() => deps.store.uptime(uptimeSince(at)));
   const resolved = storedPart(() => deps.store.listIncidents({ state: 'resolved', limit: RECENT_RESOLVED }));
   const given = storedPart(() => undelivered(deps.store, at));
