@@ -33,7 +33,7 @@ import { createTransports, type Transports } from './transport/index.js';
 import { openConfiguredStore, storeLabel } from './store/configured.js';
 import type { NewMessage } from './store/store.js';
 import { WriteBehindStore } from './store/write-behind.js';
-import { failingStreaks, mergeFindings, type ReplicaResult } from './cluster/quorum.js';
+import { mergeFindings, streaks, type ReplicaResult, type Streak } from './cluster/quorum.js';
 import { planTriage, type TriageStep } from './triage/plan.js';
 import { startsTriage, TRIAGE_HOLD_MS, TriageRunner, waitsForTriage } from './triage/runner.js';
 import type { Finding, IncidentEvent, ProbeRun, Severity, Sink } from './types.js';
@@ -158,8 +158,8 @@ export class Daemon {
   #standbyState: { at: number; state: EngineState } | null = null;
   /** Per probe run elsewhere (shard mode), the start of the latest result the leader stepped. */
   readonly #shardSeen = new Map<string, number>();
-  /** On the leader: since when each replica has failed each probe it fails now (see failingStreaks). */
-  #failingSince: ReadonlyMap<string, number> = new Map();
+  /** On the leader: since when each replica has failed, or passed, each probe as it does now (see streaks). */
+  #streaks: ReadonlyMap<string, Streak> = new Map();
   readonly #transports: Transports;
   readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -545,11 +545,11 @@ export class Daemon {
     if (!read) {
       // Not leading (or the results could not be read): streaks may end and start again unseen, so
       // the next look starts them afresh rather than from a start that may no longer hold.
-      this.#failingSince = new Map();
+      this.#streaks = new Map();
       return;
     }
-    this.#failingSince = failingStreaks(this.#failingSince, read.rows);
-    const findings = replicaFindings(read.cluster.live(), read.rows, { now: this.#now(), windowMs: read.windowMs, quorum: read.cluster.config.quorum, failingSince: this.#failingSince });
+    this.#streaks = streaks(this.#streaks, read.rows);
+    const findings = replicaFindings(read.cluster.live(), read.rows, { now: this.#now(), windowMs: read.windowMs, quorum: read.cluster.config.quorum, streaks: this.#streaks });
     this.#commit(step(this.#state, { probe: REPLICA_PROBE_ID, findings }, this.#now(), this.#engineCfg));
   }
 

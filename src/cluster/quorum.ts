@@ -78,14 +78,15 @@ export function mergeFindings(results: readonly ReplicaResult[], opts: { now: nu
 
 /**
  * Replicas cut off from the fleet: every probe they ran lately failed while, for each of those
- * probes, the replicas together (by quorum) saw it pass, and another replica saw it pass in a run
- * that started after the replica began failing it (`failingSince`, see failingStreaks(); without it,
- * after its latest failing run). At least `minProbes` probes must back the verdict, and another
- * replica must have voted on each, so a small or lone view says nothing.
+ * probes, the replicas together (by quorum) saw it pass, and another replica was passing it while
+ * this one was failing it: that replica's passing streak and this one's failing streak overlap (see
+ * streaks(); without them, each streak is taken to start at its latest run). At least `minProbes`
+ * probes must back the verdict, and another replica must have voted on each, so a small or lone
+ * view says nothing.
  */
 export function cutOffReplicas(
   results: readonly ReplicaResult[],
-  opts: { now: number; windowMs: number; quorum: Quorum; minProbes?: number; failingSince?: ReadonlyMap<string, number> },
+  opts: { now: number; windowMs: number; quorum: Quorum; minProbes?: number; streaks?: ReadonlyMap<string, Streak> },
 ): string[] {
   const byProbe = new Map<string, ReplicaResult[]>();
   for (const r of results) {
@@ -102,12 +103,16 @@ export function cutOffReplicas(
     for (const r of voting) {
       const tally = seen.get(r.replica) ?? { probes: 0, contradicted: 0 };
       tally.probes++;
-      // Contradicted only by a replica that looked after it began failing and saw the probe pass: the
+      // Contradicted only by a replica that was passing the probe while this one was failing it. The
       // first replica to see a real outage is not cut off while the others have not run the probe
-      // again. Since when, not its latest run: replicas probing every interval at their own phase would
-      // otherwise contradict it only when the judgement fell between their runs and its next.
-      const since = opts.failingSince?.get(streakKey(r)) ?? r.at;
-      if (fleetOk && failed(r) && voting.some((o) => o !== r && o.at >= since && !failed(o))) tally.contradicted++;
+      // again (their passes are older than its failing streak); the last to rerun after an outage of
+      // the whole fleet is not either (the others' passes are newer than its last failure). Streaks,
+      // not latest runs: replicas probing every interval at their own phase would otherwise overlap
+      // only when the judgement fell between their runs and its next.
+      if (fleetOk && failed(r)) {
+        const failingSince = streakStart(opts.streaks, r, true);
+        if (voting.some((o) => o !== r && !failed(o) && o.at >= failingSince && streakStart(opts.streaks, o, false) <= r.at)) tally.contradicted++;
+      }
       seen.set(r.replica, tally);
     }
   }
@@ -121,18 +126,30 @@ export function cutOffReplicas(
 const failed = (r: ReplicaResult): boolean => r.findings.some((f) => !f.ok);
 const streakKey = (r: Pick<ReplicaResult, 'replica' | 'probe'>): string => `${r.replica}\u0000${r.probe}`;
 
+/** A replica's current streak on a probe: failing or passing, since its first run seen so. */
+export interface Streak {
+  failing: boolean;
+  since: number;
+}
+
+/** When `r`'s current streak began, if the leader saw it begin; else its latest run. */
+function streakStart(streaks: ReadonlyMap<string, Streak> | undefined, r: ReplicaResult, failing: boolean): number {
+  const streak = streaks?.get(streakKey(r));
+  return streak && streak.failing === failing ? streak.since : r.at;
+}
+
 /**
- * When each replica began failing each probe it fails now, for cutOffReplicas(): the results keep only
- * a replica's latest run, so the leader carries the start of each failing streak from one look to the
- * next. A streak starts at the first failing run seen and ends with a passing one.
+ * Since when each replica has failed, or passed, each probe as it does now, for cutOffReplicas(): the
+ * results keep only a replica's latest run, so the leader carries the start of each streak from one
+ * look to the next. A streak starts at the first run seen with its outcome and ends with the other.
  */
-export function failingStreaks(previous: ReadonlyMap<string, number>, results: readonly ReplicaResult[]): Map<string, number> {
-  const next = new Map<string, number>();
+export function streaks(previous: ReadonlyMap<string, Streak>, results: readonly ReplicaResult[]): Map<string, Streak> {
+  const next = new Map<string, Streak>();
   for (const r of results) {
-    if (!failed(r)) continue;
     const key = streakKey(r);
-    const since = previous.get(key);
-    next.set(key, since !== undefined && since <= r.at ? since : r.at);
+    const failing = failed(r);
+    const before = previous.get(key);
+    next.set(key, before && before.failing === failing && before.since <= r.at ? before : { failing, since: r.at });
   }
   return next;
 }

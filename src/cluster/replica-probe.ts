@@ -2,7 +2,7 @@
 // from the fleet, which is its own S3 ("vigil replica vigil-b cannot reach …"), not a fleet outage.
 import type { Config, ProbeMeta } from '../config/types.js';
 import type { Finding } from '../types.js';
-import { cutOffReplicas, type Quorum, type ReplicaResult } from './quorum.js';
+import { cutOffReplicas, type Quorum, type ReplicaResult, type Streak } from './quorum.js';
 
 /** The engine's probe id for replica findings; ":" keeps it apart from every configured probe id. */
 export const REPLICA_PROBE_ID = 'vigil:cluster';
@@ -41,7 +41,7 @@ export function replicaProbeMeta(config: Config): ProbeMeta {
 export function replicaFindings(
   replicas: readonly string[],
   results: readonly ReplicaResult[],
-  opts: { now: number; windowMs: number; quorum: Quorum; failingSince?: ReadonlyMap<string, number> },
+  opts: { now: number; windowMs: number; quorum: Quorum; streaks?: ReadonlyMap<string, Streak> },
 ): Finding[] {
   const cut = new Set(cutOffReplicas(results, opts));
   return replicas.map((name): Finding => {

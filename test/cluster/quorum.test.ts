@@ -1,6 +1,6 @@
 // The quorum over replicas' results, with a fake clock: what counts as a failure, and who is cut off.
 import t from 'tap';
-import { cutOffReplicas, failingStreaks, mergeFindings, required, type ReplicaResult } from '../../src/cluster/quorum.js';
+import { cutOffReplicas, mergeFindings, required, streaks, type ReplicaResult } from '../../src/cluster/quorum.js';
 
 const NOW = 1_800_000_000_000;
 const WINDOW = 30_000;
@@ -82,9 +82,29 @@ t.test('a replica that alone sees everything fail is cut off; the fleet is not',
   // The first to see a real outage: the others' passing runs are older than its failing ones, so
   // nothing contradicts it yet; once they have run again and still pass, it is cut off.
   const first = probes.flatMap((p) => [run('vigil-b', p, false, 0), run('vigil-a', p, true, 1_000), run('vigil-c', p, true, 1_000)]);
-  t.same(cutOffReplicas(first, { now: NOW, windowMs: WINDOW, quorum: 'majority' }), [], 'not cut off before anyone looked again');
+  const seen = streaks(new Map(), first);
+  t.same(cutOffReplicas(first, { now: NOW, windowMs: WINDOW, quorum: 'majority', streaks: seen }), [], 'not cut off before anyone looked again');
   const later = first.map((r) => (r.replica === 'vigil-a' ? { ...r, at: NOW + 500 } : r));
-  t.same(cutOffReplicas(later, { now: NOW + 500, windowMs: WINDOW, quorum: 'majority' }), ['vigil-b'], 'cut off once another replica looked after it and saw the probes pass');
+  const opts = { now: NOW + 500, windowMs: WINDOW, quorum: 'majority' as const };
+  t.same(cutOffReplicas(later, { ...opts, streaks: streaks(seen, later) }), ['vigil-b'], 'cut off once another replica, passing since before, looked again and still saw the probes pass');
+  t.same(cutOffReplicas(later, opts), [], 'without the streaks, a pass after its latest failure does not say they overlapped');
+});
+
+t.test('after an outage of the whole fleet, the last replica to run the probes again is not cut off', async (t) => {
+  // The leader looks every second; the probes run every 10 s, each replica at its own phase.
+  const probes = ['web', 'api'];
+  const opts = (now: number) => ({ now, windowMs: WINDOW, quorum: 'majority' as const });
+  const outage = probes.flatMap((p) => [runAt('vigil-a', p, false, NOW - 3_000), runAt('vigil-b', p, false, NOW - 1_000), runAt('vigil-c', p, false, NOW - 2_000)]);
+  let seen = streaks(new Map(), outage);
+  t.same(cutOffReplicas(outage, { ...opts(NOW), streaks: seen }), [], 'during the outage nobody is');
+  // The fleet is back: a and c run again and pass; b's latest runs are still from the outage.
+  const recovering = outage.map((r) => (r.replica === 'vigil-b' ? r : { ...r, at: NOW + 7_000, findings: [pass(r.probe)] }));
+  seen = streaks(seen, recovering);
+  t.same(cutOffReplicas(recovering, { ...opts(NOW + 7_500), streaks: seen }), [], "b's failures are older than the others' passes: not cut off");
+  // b runs again: if it passes it is back with the fleet; if it still fails, it is cut off.
+  const rerun = (ok: boolean) => recovering.map((r) => (r.replica === 'vigil-b' ? { ...r, at: NOW + 9_000, findings: [ok ? pass(r.probe) : fail(r.probe)] } : r));
+  t.same(cutOffReplicas(rerun(true), { ...opts(NOW + 9_500), streaks: streaks(seen, rerun(true)) }), [], 'b passes too');
+  t.same(cutOffReplicas(rerun(false), { ...opts(NOW + 9_500), streaks: streaks(seen, rerun(false)) }), ['vigil-b'], 'b fails while the others pass: cut off');
 });
 
 t.test('replicas probing at their own phase: a cut-off replica is contradicted by runs after it began failing', async (t) => {
@@ -94,24 +114,26 @@ t.test('replicas probing at their own phase: a cut-off replica is contradicted b
   const look = (at: number) => probes.flatMap((p) => [runAt('vigil-b', p, false, at - 100), runAt('vigil-a', p, true, at - 300), runAt('vigil-c', p, true, at - 250)]);
   const opts = { now: NOW, windowMs: WINDOW, quorum: 'majority' as const };
   t.same(cutOffReplicas(look(NOW), opts), [], 'by its latest run alone, nothing contradicts it');
-  // The leader's earlier look saw it failing already: the others' passing runs came after that.
-  let since = failingStreaks(new Map(), look(NOW - 1_000));
-  since = failingStreaks(since, look(NOW));
-  t.same(cutOffReplicas(look(NOW), { ...opts, failingSince: since }), ['vigil-b'], 'failing since the earlier look, contradicted since');
+  // The leader's earlier look saw it failing already, and the others passing: their streaks overlap.
+  let seen = streaks(new Map(), look(NOW - 1_000));
+  seen = streaks(seen, look(NOW));
+  t.same(cutOffReplicas(look(NOW), { ...opts, streaks: seen }), ['vigil-b'], 'failing since the earlier look, contradicted since');
   // The first look at a real outage: b failed first, nobody looked after; the streak starts now.
-  const first = failingStreaks(new Map(), look(NOW));
-  t.same(cutOffReplicas(look(NOW), { ...opts, failingSince: first }), [], 'the first look at a failing run contradicts nothing');
+  const first = streaks(new Map(), look(NOW));
+  t.same(cutOffReplicas(look(NOW), { ...opts, streaks: first }), [], 'the first look at a failing run contradicts nothing');
 });
 
-t.test('failing streaks: start at the first failing run seen, end with a passing one', async (t) => {
-  const a1 = failingStreaks(new Map(), [runAt('a', 'web', false, NOW), runAt('b', 'web', true, NOW)]);
-  t.same([...a1], [['a\u0000web', NOW]], 'a failing run starts a streak; a passing one does not');
-  const a2 = failingStreaks(a1, [runAt('a', 'web', false, NOW + 1_000), runAt('b', 'web', false, NOW + 1_000)]);
-  t.same([...a2], [['a\u0000web', NOW], ['b\u0000web', NOW + 1_000]], "a's streak keeps its start; b's begins");
-  const a3 = failingStreaks(a2, [runAt('a', 'web', true, NOW + 2_000)]);
-  t.same([...a3], [], 'a pass ends it, and a replica whose run expired drops out');
-  const a4 = failingStreaks(new Map([['a\u0000web', NOW + 5_000]]), [runAt('a', 'web', false, NOW)]);
-  t.same([...a4], [['a\u0000web', NOW]], 'a start later than the run itself (a clock step) is not kept');
+t.test('streaks: start at the first run seen with their outcome, end with the other', async (t) => {
+  const F = (since: number) => ({ failing: true, since });
+  const P = (since: number) => ({ failing: false, since });
+  const a1 = streaks(new Map(), [runAt('a', 'web', false, NOW), runAt('b', 'web', true, NOW)]);
+  t.same([...a1], [['a\u0000web', F(NOW)], ['b\u0000web', P(NOW)]], 'a failing run starts a failing streak, a passing one a passing streak');
+  const a2 = streaks(a1, [runAt('a', 'web', false, NOW + 1_000), runAt('b', 'web', false, NOW + 1_000)]);
+  t.same([...a2], [['a\u0000web', F(NOW)], ['b\u0000web', F(NOW + 1_000)]], "a's streak keeps its start; b's passing one ends and a failing one begins");
+  const a3 = streaks(a2, [runAt('a', 'web', true, NOW + 2_000)]);
+  t.same([...a3], [['a\u0000web', P(NOW + 2_000)]], 'a pass ends a failing streak, and a replica whose run expired drops out');
+  const a4 = streaks(new Map([['a\u0000web', F(NOW + 5_000)]]), [runAt('a', 'web', false, NOW)]);
+  t.same([...a4], [['a\u0000web', F(NOW)]], 'a start later than the run itself (a clock step) is not kept');
 });
 
 t.test('replica findings: the cut-off replica fails, naming what it cannot reach; the others pass', async (t) => {
